@@ -1,0 +1,39 @@
+# The two commands of the README: `make report` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: env report test lint lab constraints clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name salesnb --display-name "Python (salesnb)" >/dev/null
+	touch $(STAMP)
+
+env: $(STAMP)  ## create .venv with the pinned dependencies and salesnb installed (editable)
+
+report: env  ## the main job: the report suite on the bundled demo data
+	$(BIN)/salesnb validate data/demo
+
+test: env  ## lint, then the whole test suite
+	$(BIN)/ruff check salesnb tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: env  ## ruff only
+	$(BIN)/ruff check salesnb tests benchmarks
+
+lab: env  ## JupyterLab in the project environment (kernel "Python (salesnb)")
+	$(BIN)/jupyter lab notebooks/
+
+constraints: env  ## re-pin constraints.txt from the current .venv
+	{ head -n 3 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
+
+clean:  ## remove the environment and caches (never data/ or reports/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

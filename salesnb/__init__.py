@@ -1,0 +1,48 @@
+"""salesnb: which sales tactics, under which sales leadership, win customers at the lowest cost.
+
+The public API is small and imported lazily so that ``import salesnb`` stays
+fast (pandas and friends load on first use)::
+
+    import salesnb
+    data = salesnb.load("data/demo")          # validated canonical tables
+    salesnb.demo.generate(out="my-demo", seed=7)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from salesnb.errors import (
+    DataCleaningWarning,
+    MappingError,
+    Problem,
+    SalesnbError,
+    SalesnbWarning,
+    SourceError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from salesnb import demo
+    from salesnb.dataset import Dataset
+    from salesnb.loading import load
+
+__version__ = "0.1.0"
+
+_LAZY = {"load": ("salesnb.loading", "load"), "Dataset": ("salesnb.dataset", "Dataset")}
+_LAZY_MODULES = {"demo"}
+
+__all__ = [
+    "DataCleaningWarning", "Dataset", "MappingError", "Problem", "SalesnbError",
+    "SalesnbWarning", "SourceError", "ValidationError", "demo", "load",
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"salesnb.{name}")
+    raise AttributeError(f"module 'salesnb' has no attribute {name!r}")

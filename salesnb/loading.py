@@ -1,0 +1,191 @@
+"""``salesnb.load``: from raw exports, through a mapping, to a validated :class:`Dataset`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from salesnb.dataset import Dataset, TableProvenance
+from salesnb.errors import DataCleaningWarning, MappingError, Problem, SourceError, ValidationError
+from salesnb.mapping import Mapping, TableSpec, read_mapping
+from salesnb.schema import CORE_TABLES, LEADER_ROLE, TABLES
+from salesnb.sources import DataLocation, RawTable, SourceProblem
+from salesnb.validation import ROW, LoadedTable, validate_tables
+from salesnb.values import constant, convert, is_missing
+
+TOTAL_WORDS = re.compile(r"^\s*(grand\s+|sub\s*)?totals?\s*:?\s*$", re.IGNORECASE)
+
+
+def load(source: str | Path, mapping: str | Path | Mapping | None = None) -> Dataset:
+    """Load and validate a sales dataset.
+
+    Parameters
+    ----------
+    source
+        A folder of exports, one workbook/database file (``.xlsx``, ``.duckdb``,
+        ``.sqlite``) or a SQLAlchemy database URL (``postgresql://...``).
+    mapping
+        A mapping file (or parsed :class:`Mapping`). Default: ``mapping.yml``
+        inside ``source`` (or beside it, for a file).
+
+    Returns
+    -------
+    Dataset
+        The canonical tables, clean: later code may rely on types and keys.
+
+    Raises
+    ------
+    MappingError
+        The mapping is missing or malformed.
+    SourceError
+        ``source`` does not exist.
+    ValidationError
+        Anything wrong with the data; ``.problems`` lists every problem found.
+    """
+    location = _locate(source)
+    try:
+        spec = mapping if isinstance(mapping, Mapping) else read_mapping(
+            mapping or _default_mapping(location, source))
+        missing = [t for t in CORE_TABLES if t not in spec.tables]
+        if missing:
+            raise MappingError(f"mapping {spec.name} does not map the core table(s) {missing}."
+                               "\n    hint: spend, deals, teams and leaders are all needed.")
+        return _load(location, spec)
+    finally:
+        location.close()
+
+
+def _locate(source: str | Path) -> DataLocation:
+    try:
+        return DataLocation(source)
+    except FileNotFoundError:
+        raise SourceError(f"data source {source} does not exist.\n    hint: give a folder of "
+                          "exports, a .xlsx/.duckdb file or a database URL.") from None
+
+
+def _default_mapping(location: DataLocation, source) -> Path:
+    if location.folder is None:
+        raise MappingError(f"no mapping given for database {location.describe()}.\n"
+                           "    hint: pass --mapping FILE (mapping=... in Python).")
+    return location.folder / "mapping.yml"
+
+
+def _load(location: DataLocation, mapping: Mapping) -> Dataset:
+    problems: list[Problem] = []
+    loaded: dict[str, LoadedTable] = {}
+    provenance: dict[str, TableProvenance] = {}
+    notes: list[str] = []
+    for name, spec in mapping.tables.items():
+        try:
+            raw = location.read(spec)
+        except SourceProblem as exc:
+            problems.append(exc.problem)
+            continue
+        frame, dropped, table_problems = _prepare(raw, spec)
+        problems += table_problems
+        for reason, count in dropped.items():
+            notes.append(f"{name}: dropped {count} {reason} row(s) from {raw.label}")
+        if table_problems:
+            continue
+        loaded[name] = LoadedTable(name, frame, raw.label, _source_columns(spec))
+        provenance[name] = TableProvenance(raw.label, _source_columns(spec), len(raw.frame),
+                                           dropped, raw.digest)
+    problems += validate_tables(loaded, mapping.tactics, mapping.date_range)
+    if problems:
+        raise ValidationError(problems)
+    for note in notes:
+        warnings.warn(note, DataCleaningWarning, stacklevel=3)
+    tables = {name: item.frame.drop(columns=ROW).reset_index(drop=True)
+              for name, item in loaded.items()}
+    return Dataset(tables, provenance, _fingerprint(mapping, provenance),
+                   location.describe(), str(mapping.path) if mapping.path else None, notes)
+
+
+def _source_columns(spec: TableSpec) -> dict[str, str]:
+    return {f: c.column for f, c in spec.columns.items() if c.column is not None}
+
+
+def _prepare(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, dict[str, int], list]:
+    """Filter, clean and convert one raw table; return it, drop counts and problems."""
+    frame = raw.frame.copy()
+    frame[ROW] = range(raw.first_row, raw.first_row + len(frame))
+    problems = _missing_columns(raw, spec)
+    if problems:
+        return frame, {}, problems
+    if spec.where is not None:
+        keep = frame[spec.where.column].astype("string").str.contains(
+            spec.where.matches, regex=True, na=False)
+        frame = frame[keep]
+    frame, dropped = _drop_export_debris(frame, spec)
+    converted, problems = _convert_columns(frame, raw.label, spec)
+    return converted, dropped, problems
+
+
+def _missing_columns(raw: RawTable, spec: TableSpec) -> list[Problem]:
+    wanted = [c.column for c in spec.columns.values() if c.column is not None]
+    if spec.where is not None:
+        wanted.append(spec.where.column)
+    absent = [c for c in wanted if c not in raw.frame.columns]
+    if not raw.frame.columns.size or len(raw.frame) == 0:
+        return [Problem(spec.table, "the source has no data rows", source=raw.label,
+                        hint="check that the right file, sheet or table is mapped")]
+    return [Problem(spec.table, "the mapping names a column the source does not have",
+                    source=raw.label, column=col,
+                    hint=f"columns in the source are: {list(raw.frame.columns[:-1])[:20]}")
+            for col in absent]
+
+
+def _drop_export_debris(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, dict]:
+    """Drop blank rows, 'Total' rows and exact duplicate rows; count each."""
+    mapped = [c.column for c in spec.columns.values() if c.column is not None]
+    missing = frame[mapped].apply(is_missing)
+    blank = missing.all(axis=1)
+    required = [spec.columns[f].column for f in TABLES[spec.table].required
+                if spec.columns[f].column is not None]
+    says_total = frame[mapped].apply(
+        lambda col: col.astype("string").str.match(TOTAL_WORDS, na=False)).any(axis=1)
+    total = ~blank & says_total & missing[required].any(axis=1)
+    duplicate = ~blank & ~total & frame.drop(columns=ROW).duplicated(keep="first")
+    dropped = {"blank": int(blank.sum()), "'Total'": int(total.sum()),
+               "exact duplicate": int(duplicate.sum())}
+    return frame[~(blank | total | duplicate)], {k: v for k, v in dropped.items() if v}
+
+
+def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec) -> tuple[pd.DataFrame,
+                                                                                 list[Problem]]:
+    from salesnb.values import FORMAT_HINTS
+
+    table = TABLES[spec.table]
+    out = pd.DataFrame(index=frame.index)
+    problems = []
+    for name, col in spec.columns.items():
+        field = table.field(name)
+        if col.column is None:
+            result = constant(col.constant, len(frame), field, frame.index)
+        else:
+            result = convert(frame[col.column], col, field)
+        if result.any_bad:
+            bad = result.bad
+            problems.append(Problem(
+                spec.table, f"cannot read as {field.kind}", source=label,
+                column=col.column or f"constant for {name}",
+                rows=sorted(int(r) for r in frame.loc[bad, ROW]),
+                examples=tuple(pd.unique(frame.loc[bad, col.column].astype(str)))[:3]
+                if col.column else (col.constant,),
+                hint=FORMAT_HINTS.get(field.kind, "")))
+        out[name] = result.values
+    if spec.table == "leaders":
+        out["role"] = LEADER_ROLE
+    out[ROW] = frame[ROW]
+    return out, problems
+
+
+def _fingerprint(mapping: Mapping, provenance: dict[str, TableProvenance]) -> str:
+    digest = hashlib.sha256(mapping.text.encode())
+    for name in sorted(provenance):
+        digest.update(f"{name}:{provenance[name].digest}".encode())
+    return digest.hexdigest()
