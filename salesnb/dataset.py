@@ -45,11 +45,11 @@ class Dataset:
         raise AttributeError(f"dataset has no table {name!r}; it has {sorted(tables)}")
 
     def summary(self) -> dict[str, object]:
-        """Headline facts about the data: rows per table, periods, teams, styles, cost, customers."""
+        """Headline facts: rows per table, periods, teams, leader styles, cost, customers."""
         spend, deals, leaders = self.tables["spend"], self.tables["deals"], self.tables["leaders"]
         won = deals[deals["outcome"] == "won"]
-        customers = won["customer_id"].nunique() if "customer_id" in won and \
-            won["customer_id"].notna().all() else len(won)
+        has_ids = "customer_id" in won and won["customer_id"].notna().all()
+        customers = won["customer_id"].nunique() if has_ids else len(won)
         periods = spend["period"]
         return {
             "rows": {name: len(frame) for name, frame in self.tables.items()},

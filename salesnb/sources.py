@@ -163,7 +163,8 @@ def _read_csv(path: Path, spec: TableSpec) -> RawTable:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise SourceProblem(Problem(spec.table, f"not a readable CSV file: {exc}",
                                     source=str(path),
-                                    hint="check the delimiter (tables.X.delimiter) and quoting."))
+                                    hint="check the delimiter (tables.X.delimiter) and quoting."),
+                            ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(frame, str(path), first_row=2, digest=_digest(data))
 
@@ -177,7 +178,8 @@ def _decode(data: bytes, path: Path, spec: TableSpec) -> str:
     except LookupError:
         raise SourceProblem(Problem(spec.table, f"unknown encoding {spec.encoding!r}",
                                     source=str(path),
-                                    hint="use a Python codec name such as cp1252 or latin-1."))
+                                    hint="use a Python codec name such as cp1252 or latin-1."),
+                            ) from None
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise SourceProblem(Problem(
@@ -186,7 +188,7 @@ def _decode(data: bytes, path: Path, spec: TableSpec) -> str:
             f"position {exc.start} (line {line})",
             source=str(path), rows=(line,),
             hint=f"the file was probably saved by Excel in another encoding; set "
-                 f"tables.{spec.table}.encoding (for example cp1252) in the mapping."))
+                 f"tables.{spec.table}.encoding (for example cp1252) in the mapping.")) from None
 
 
 def _read_parquet(path: Path, spec: TableSpec) -> RawTable:
@@ -196,7 +198,7 @@ def _read_parquet(path: Path, spec: TableSpec) -> RawTable:
         frame = pq.read_table(path).to_pandas()
     except Exception as exc:  # pyarrow raises several unrelated types for bad files
         raise SourceProblem(Problem(spec.table, f"not a readable Parquet file: {exc}",
-                                    source=str(path)))
+                                    source=str(path))) from None
     return RawTable(frame, str(path), first_row=1, digest=_digest(path.read_bytes()))
 
 
@@ -208,7 +210,7 @@ def _read_excel(path: Path, spec: TableSpec) -> RawTable:
         workbook = openpyxl.load_workbook(path, read_only=True)
     except Exception as exc:
         raise SourceProblem(Problem(spec.table, f"not a readable .xlsx workbook: {exc}",
-                                    source=str(path)))
+                                    source=str(path))) from None
     sheets = workbook.sheetnames
     workbook.close()
     sheet = spec.sheet or sheets[0]
@@ -239,15 +241,17 @@ def _read_sql(location: DataLocation, spec: TableSpec) -> RawTable:
                 raise SourceProblem(Problem(
                     spec.table, f"the database has no table {name!r}", source=where,
                     hint=f"set tables.{spec.table}.source to one of {sorted(tables)}."))
-            frame = pd.read_sql_table(name, engine)
+            quoted = engine.dialect.identifier_preparer.quote(name)
+            # a plain SELECT: reflection (read_sql_table) breaks on some dialects (duckdb-engine)
+            frame = pd.read_sql_query(sqlalchemy.text(f"SELECT * FROM {quoted}"), engine)
             label = f"{where} table {name}"
     except SourceProblem:
         raise
     except Exception as exc:  # driver errors differ per database
-        raise SourceProblem(Problem(spec.table, f"cannot read from the database: {exc}",
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise SourceProblem(Problem(spec.table, f"cannot read from the database: {reason}",
                                     source=where,
-                                    hint="check the URL, the credentials and the table name."))
-    import pandas.util
-
-    digest = hashlib.sha256(pandas.util.hash_pandas_object(frame, index=False).values).hexdigest()
+                                    hint="check the URL, the credentials and the table name."),
+                            ) from None
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values).hexdigest()
     return RawTable(frame, label, first_row=1, digest=digest)
