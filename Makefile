@@ -22,11 +22,11 @@ report: env  ## the main job: the report suite on the bundled demo data
 	$(BIN)/salesnb validate data/demo
 
 test: env  ## lint, then the whole test suite
-	$(BIN)/ruff check salesnb tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: env  ## ruff only
-	$(BIN)/ruff check salesnb tests benchmarks
+	$(BIN)/ruff check .
 
 lab: env  ## JupyterLab in the project environment (kernel "Python (salesnb)")
 	$(BIN)/jupyter lab notebooks/

@@ -116,13 +116,28 @@ def _prepare(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, dict[str, in
     problems = _missing_columns(raw, spec)
     if problems:
         return frame, {}, problems
+    dropped = {}
+    if spec.skip_footer:
+        frame = frame.iloc[:-spec.skip_footer]
+        dropped["footer"] = min(spec.skip_footer, len(raw.frame))
     if spec.where is not None:
-        keep = frame[spec.where.column].astype("string").str.contains(
-            spec.where.matches, regex=True, na=False)
-        frame = frame[keep]
-    frame, dropped = _drop_export_debris(frame, spec)
+        frame = _apply_where(frame, spec)
+        if frame.empty:
+            return frame, dropped, [Problem(
+                spec.table, f"the filter where: {spec.where.matches!r} keeps none of "
+                f"{len(raw.frame)} rows", source=raw.label, column=spec.where.column,
+                hint="check the regular expression (in YAML, single-quote it so backslashes "
+                     "stay as written)")]
+    frame, debris = _drop_export_debris(frame, spec)
+    dropped.update(debris)
     converted, problems = _convert_columns(frame, raw.label, spec)
     return converted, dropped, problems
+
+
+def _apply_where(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    pattern = re.compile(spec.where.matches)
+    text = frame[spec.where.column].astype("string").fillna("")
+    return frame[text.map(lambda value: bool(pattern.search(value))).astype(bool)]
 
 
 def _missing_columns(raw: RawTable, spec: TableSpec) -> list[Problem]:
@@ -135,7 +150,7 @@ def _missing_columns(raw: RawTable, spec: TableSpec) -> list[Problem]:
                         hint="check that the right file, sheet or table is mapped")]
     return [Problem(spec.table, "the mapping names a column the source does not have",
                     source=raw.label, column=col,
-                    hint=f"columns in the source are: {list(raw.frame.columns[:-1])[:20]}")
+                    hint=f"columns in the source are: {list(raw.frame.columns)[:30]}")
             for col in absent]
 
 
@@ -179,7 +194,7 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec) -> tuple[
                 hint=FORMAT_HINTS.get(field.kind, "")))
         out[name] = result.values
     if spec.table == "leaders":
-        out["role"] = LEADER_ROLE
+        out["role"] = pd.Series(LEADER_ROLE, index=out.index, dtype="string")
     out[ROW] = frame[ROW]
     return out, problems
 

@@ -8,6 +8,7 @@ reported at once in one :class:`~salesnb.errors.MappingError`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from salesnb.errors import MappingError
 from salesnb.schema import TABLES
 
 NUMBER_STYLES = ("us", "eu")
-TABLE_OPTIONS = {"source", "sheet", "encoding", "delimiter", "query", "where", "columns"}
+TABLE_OPTIONS = {"source", "sheet", "encoding", "delimiter", "query", "where", "columns",
+                 "skip_footer"}
 COLUMN_OPTIONS = {
     "column", "constant", "number", "date_format", "values", "keywords", "ranges", "otherwise",
 }
@@ -64,6 +66,7 @@ class TableSpec:
     delimiter: str | None = None
     query: str | None = None
     where: RowFilter | None = None
+    skip_footer: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,21 @@ class Mapping:
     @property
     def name(self) -> str:
         return str(self.path) if self.path else "<mapping>"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses repeated keys instead of keeping the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in the same section",
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def read_mapping(path: str | Path) -> Mapping:
@@ -99,7 +117,7 @@ def read_mapping(path: str | Path) -> Mapping:
         )
     text = path.read_text(encoding="utf-8")
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -172,8 +190,19 @@ def _parse_table(table_name: str, spec: Any, problems: list[str]) -> TableSpec |
             problems.append(f"tables.{table_name}.where needs 'column:' and 'matches:'")
         else:
             row_filter = RowFilter(str(where["column"]), str(where["matches"]))
+    skip_footer = spec.get("skip_footer", 0)
+    if not isinstance(skip_footer, int) or skip_footer < 0:
+        problems.append(f"tables.{table_name}.skip_footer must be a row count >= 0")
+        skip_footer = 0
+    if row_filter is not None:
+        try:
+            re.compile(row_filter.matches)
+        except re.error as exc:
+            problems.append(f"tables.{table_name}.where.matches is not a valid regular "
+                            f"expression: {exc}")
     return TableSpec(
         table=table_name,
+        skip_footer=skip_footer,
         columns=columns,
         source=_opt_str(spec.get("source")),
         sheet=_opt_str(spec.get("sheet")),

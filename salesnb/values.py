@@ -20,7 +20,7 @@ from salesnb.schema import Field
 MISSING_TOKENS = {"", "na", "n/a", "null", "none", "nan", "nat", "#n/a"}
 TRUE_TOKENS = {"true", "t", "yes", "y", "1", "x"}
 FALSE_TOKENS = {"false", "f", "no", "n", "0"}
-_CURRENCY = re.compile(r"[^\d,.\-()%]")  # anything but digits, separators, sign, parens, %
+_CURRENCY = re.compile(r"[$€£¥]|\b[A-Z]{3}\b|\s")  # symbols, ISO codes, (nb)spaces
 _NUMBER_PATTERNS = {
     "us": re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^-?\.\d+$"),
     "eu": re.compile(r"^-?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$|^-?,\d+$"),

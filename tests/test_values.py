@@ -48,6 +48,7 @@ def test_number_formats(style, text, expected):
     ("eu", "1,234.50"),
     ("us", "twelve"),
     ("us", "12..5"),
+    ("us", "1.5k"),       # a unit suffix is not a currency: refused, not 1.5
 ])
 def test_numbers_in_the_wrong_format_are_bad_not_guessed(style, text):
     values, bad = _read("spend", "cost", {"column": "c", "number": style}, [text])
