@@ -23,7 +23,12 @@ class MappingError(SalesnbError):
 
 
 class SourceError(SalesnbError):
-    """A data source cannot be read (missing file, bad encoding, wrong sheet, ...)."""
+    """The data source itself (folder, file or database URL) does not exist.
+
+    Tables inside a source that cannot be read (a missing or empty file, a bad
+    encoding, a wrong sheet) are problems of the data: they are listed in a
+    :class:`ValidationError` together with every other problem found.
+    """
 
 
 class SalesnbWarning(UserWarning):

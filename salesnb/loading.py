@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from salesnb.mapping import Mapping, TableSpec, read_mapping
 from salesnb.schema import CORE_TABLES, LEADER_ROLE, TABLES
 from salesnb.sources import DataLocation, RawTable, SourceProblem
 from salesnb.validation import ROW, LoadedTable, validate_tables
-from salesnb.values import constant, convert, is_missing
+from salesnb.values import FORMAT_HINTS, constant, convert, is_missing
 
 TOTAL_WORDS = re.compile(r"^\s*(grand\s+|sub\s*)?totals?\s*:?\s*$", re.IGNORECASE)
 
@@ -85,15 +86,16 @@ def _load(location: DataLocation, mapping: Mapping) -> Dataset:
         except SourceProblem as exc:
             problems.append(exc.problem)
             continue
-        frame, dropped, table_problems = _prepare(raw, spec)
-        problems += table_problems
-        for reason, count in dropped.items():
+        prepared = _prepare(raw, spec)
+        problems += prepared.problems
+        for reason, count in prepared.dropped.items():
             notes.append(f"{name}: dropped {count} {reason} row(s) from {raw.label}")
-        if table_problems:
+        if prepared.frame is None:
             continue
-        loaded[name] = LoadedTable(name, frame, raw.label, _source_columns(spec))
+        loaded[name] = LoadedTable(name, prepared.frame, raw.label, _source_columns(spec),
+                                   prepared.raw, prepared.unreadable)
         provenance[name] = TableProvenance(raw.label, _source_columns(spec), len(raw.frame),
-                                           dropped, raw.digest)
+                                           prepared.dropped, raw.digest)
     problems += validate_tables(loaded, mapping.tactics, mapping.date_range)
     if problems:
         raise ValidationError(problems)
@@ -109,13 +111,24 @@ def _source_columns(spec: TableSpec) -> dict[str, str]:
     return {f: c.column for f, c in spec.columns.items() if c.column is not None}
 
 
-def _prepare(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, dict[str, int], list]:
-    """Filter, clean and convert one raw table; return it, drop counts and problems."""
+@dataclass
+class _Prepared:
+    """One table after filtering, cleaning and conversion (``frame`` None: unusable)."""
+
+    frame: pd.DataFrame | None
+    raw: pd.DataFrame | None = None
+    unreadable: dict[str, pd.Series] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _prepare(raw: RawTable, spec: TableSpec) -> _Prepared:
+    """Filter, clean and convert one raw table."""
     frame = raw.frame.copy()
     frame[ROW] = range(raw.first_row, raw.first_row + len(frame))
     problems = _missing_columns(raw, spec)
     if problems:
-        return frame, {}, problems
+        return _Prepared(None, problems=problems)
     dropped = {}
     if spec.skip_footer:
         frame = frame.iloc[:-spec.skip_footer]
@@ -123,15 +136,15 @@ def _prepare(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, dict[str, in
     if spec.where is not None:
         frame = _apply_where(frame, spec)
         if frame.empty:
-            return frame, dropped, [Problem(
+            return _Prepared(None, dropped=dropped, problems=[Problem(
                 spec.table, f"the filter where: {spec.where.matches!r} keeps none of "
                 f"{len(raw.frame)} rows", source=raw.label, column=spec.where.column,
                 hint="check the regular expression (in YAML, single-quote it so backslashes "
-                     "stay as written)")]
+                     "stay as written)")])
     frame, debris = _drop_export_debris(frame, spec)
     dropped.update(debris)
-    converted, problems = _convert_columns(frame, raw.label, spec)
-    return converted, dropped, problems
+    converted, unreadable, problems = _convert_columns(frame, raw.label, spec)
+    return _Prepared(converted, frame, unreadable, dropped, problems)
 
 
 def _apply_where(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
@@ -170,33 +183,33 @@ def _drop_export_debris(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFr
     return frame[~(blank | total | duplicate)], {k: v for k, v in dropped.items() if v}
 
 
-def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec) -> tuple[pd.DataFrame,
-                                                                                 list[Problem]]:
-    from salesnb.values import FORMAT_HINTS
-
+def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec):
+    """Convert every mapped column; return the frame, unreadable-cell masks and problems."""
     table = TABLES[spec.table]
     out = pd.DataFrame(index=frame.index)
-    problems = []
+    unreadable, problems = {}, []
     for name, col in spec.columns.items():
         field = table.field(name)
         if col.column is None:
             result = constant(col.constant, len(frame), field, frame.index)
         else:
             result = convert(frame[col.column], col, field)
-        if result.any_bad:
-            bad = result.bad
-            problems.append(Problem(
-                spec.table, f"cannot read as {field.kind}", source=label,
-                column=col.column or f"constant for {name}",
-                rows=sorted(int(r) for r in frame.loc[bad, ROW]),
-                examples=tuple(pd.unique(frame.loc[bad, col.column].astype(str)))[:3]
-                if col.column else (col.constant,),
-                hint=FORMAT_HINTS.get(field.kind, "")))
         out[name] = result.values
+        if not result.any_bad:
+            continue
+        bad = result.bad
+        unreadable[name] = bad
+        examples = (tuple(pd.unique(frame.loc[bad, col.column].astype(str)))[:3]
+                    if col.column else (col.constant,))
+        problems.append(Problem(
+            spec.table, f"cannot read as {field.kind}", source=label,
+            column=col.column or f"constant for {name}",
+            rows=sorted(int(r) for r in frame.loc[bad, ROW]), examples=examples,
+            hint=FORMAT_HINTS.get(field.kind, "")))
     if spec.table == "leaders":
         out["role"] = pd.Series(LEADER_ROLE, index=out.index, dtype="string")
     out[ROW] = frame[ROW]
-    return out, problems
+    return out, unreadable, problems
 
 
 def _fingerprint(mapping: Mapping, provenance: dict[str, TableProvenance]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,13 @@ def read_mapping(path: str | Path) -> Mapping:
             f"mapping file {path} does not exist.\n    hint: pass --mapping FILE, or put a "
             "mapping.yml in the data folder (`salesnb demo` writes an example)."
         )
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise MappingError(
+            f"mapping file {path} is not UTF-8: byte 0x{exc.object[exc.start]:02x} at byte "
+            f"position {exc.start}.\n    hint: save the mapping with UTF-8 encoding."
+        ) from None
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -198,8 +205,8 @@ def _parse_table(table_name: str, spec: Any, problems: list[str]) -> TableSpec |
         try:
             re.compile(row_filter.matches)
         except re.error as exc:
-            problems.append(f"tables.{table_name}.where.matches is not a valid regular "
-                            f"expression: {exc}")
+            problems.append(f"tables.{table_name}.where.matches {row_filter.matches!r} is not "
+                            f"a valid regular expression: {exc}")
     return TableSpec(
         table=table_name,
         skip_footer=skip_footer,
@@ -270,10 +277,19 @@ def _parse_tactics(raw: Any, problems: list[str]) -> tuple[str, ...] | None:
 def _parse_date_range(raw: Any, problems: list[str]) -> tuple[str, str]:
     if raw is None:
         return ("1980-01-01", "2100-12-31")
+    default = ("1980-01-01", "2100-12-31")
     if not (isinstance(raw, list) and len(raw) == 2):
         problems.append("'date_range' must be [first, last] ISO dates")
-        return ("1980-01-01", "2100-12-31")
-    return (str(raw[0]), str(raw[1]))
+        return default
+    try:
+        first, last = (date.fromisoformat(str(value)) for value in raw)
+    except ValueError:
+        problems.append(f"'date_range' must be ISO dates (YYYY-MM-DD); got {raw!r}")
+        return default
+    if first > last:
+        problems.append(f"'date_range' must go from the earlier date to the later; got {raw!r}")
+        return default
+    return (first.isoformat(), last.isoformat())
 
 
 def _opt_str(value: Any) -> str | None:

@@ -7,6 +7,7 @@ with the row numbers a user would see (a CSV line or spreadsheet row, header
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 from dataclasses import dataclass
@@ -170,22 +171,23 @@ def _read_csv(path: Path, spec: TableSpec) -> RawTable:
 
 
 def _decode(data: bytes, path: Path, spec: TableSpec) -> str:
-    encoding = spec.encoding
-    if encoding.lower().replace("-", "") == "utf8":
-        encoding = "utf-8-sig"  # tolerate the byte-order mark Excel writes
+    skipped = 0
+    if spec.encoding.lower().replace("-", "") == "utf8" and data.startswith(codecs.BOM_UTF8):
+        skipped = len(codecs.BOM_UTF8)  # tolerate the byte-order mark Excel writes
     try:
-        return data.decode(encoding)
+        return data[skipped:].decode(spec.encoding)
     except LookupError:
         raise SourceProblem(Problem(spec.table, f"unknown encoding {spec.encoding!r}",
                                     source=str(path),
                                     hint="use a Python codec name such as cp1252 or latin-1."),
                             ) from None
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        position = exc.start + skipped
+        line = data.count(b"\n", 0, position) + 1
         raise SourceProblem(Problem(
             spec.table,
-            f"cannot decode as {spec.encoding}: byte 0x{data[exc.start]:02x} at byte "
-            f"position {exc.start} (line {line})",
+            f"cannot decode as {spec.encoding}: byte 0x{data[position]:02x} at byte "
+            f"position {position} (line {line})",
             source=str(path), rows=(line,),
             hint=f"the file was probably saved by Excel in another encoding; set "
                  f"tables.{spec.table}.encoding (for example cp1252) in the mapping.")) from None

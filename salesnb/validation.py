@@ -8,6 +8,7 @@ source column and the source rows.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,10 +30,20 @@ class LoadedTable:
     frame: pd.DataFrame
     source: str
     columns: dict[str, str]
+    raw: pd.DataFrame | None = None
+    unreadable: dict[str, pd.Series] = dataclasses.field(default_factory=dict)
 
     def column_label(self, field_name: str) -> str:
         """The source column a canonical field was read from (for messages)."""
         return self.columns.get(field_name, field_name)
+
+    def examples(self, field_name: str, index) -> tuple[str, ...]:
+        """Up to three offending values as written in the source (not as converted)."""
+        column = self.columns.get(field_name)
+        frame, name = (self.raw, column) if self.raw is not None and column in self.raw else (
+            self.frame, field_name)
+        values = frame.loc[index, name].dropna().astype(str)
+        return tuple(pd.unique(values))[:3]
 
     def rows(self, mask_or_index) -> list[int]:
         """Source row numbers of the records selected by a boolean mask or an index."""
@@ -94,18 +105,32 @@ def _schema_problems(item: LoadedTable) -> list[Problem]:
         return []
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
+    cases = _without_unreadable(item, cases)
+    key_repeats = cases["check"] == "multiple_fields_uniqueness"
     problems = []
-    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
+    if key_repeats.any():  # one failure group per key column: report the key once
+        problems.append(_describe_failure(item, table, None, "multiple_fields_uniqueness",
+                                          cases[key_repeats]))
+    for (column, check), group in cases[~key_repeats].groupby(["column", "check"],
+                                                                dropna=False, sort=False):
         problems.append(_describe_failure(item, table, column, str(check), group))
     return problems
 
 
+def _without_unreadable(item: LoadedTable, cases: pd.DataFrame) -> pd.DataFrame:
+    """Drop 'required but empty' failures on cells already reported as unreadable."""
+    unreadable = {(name, idx) for name, mask in item.unreadable.items()
+                  for idx in mask.index[mask]}
+    already = [(c == "not_nullable") and (col, i) in unreadable
+               for col, c, i in zip(cases["column"], cases["check"], cases["index"], strict=True)]
+    return cases[~pd.Series(already, index=cases.index, dtype=bool)]
+
+
 def _describe_failure(item: LoadedTable, table: Table, column, check: str,
                       group: pd.DataFrame) -> Problem:
-    index = group["index"].dropna()
-    rows = item.rows(index.unique()) if len(index) else []
-    examples = tuple(pd.unique(group["failure_case"].dropna().astype(str)))[:3]
-    if check == "multiple_fields_uniqueness" or column != column or column == table.name:
+    index = group["index"].dropna().unique()
+    rows = item.rows(index) if len(index) else []
+    if check == "multiple_fields_uniqueness" or column is None or column == table.name:
         key = ", ".join(item.column_label(k) for k in table.key)
         return Problem(item.table, f"the key ({key}) is repeated", source=item.source,
                        rows=rows, hint="keep one row per key (exact copies are dropped "
@@ -124,6 +149,7 @@ def _describe_failure(item: LoadedTable, table: Table, column, check: str,
             "check the units of this column"
     else:
         message, hint = f"failed check {check}", ""
+    examples = item.examples(column, index) if check != "not_nullable" else ()
     return Problem(item.table, message, source=item.source, column=item.column_label(column),
                    rows=rows, examples=examples, hint=hint)
 
@@ -140,7 +166,7 @@ def _date_problems(item: LoadedTable, date_range: tuple[str, str]) -> list[Probl
             problems.append(Problem(
                 item.table, f"date outside the plausible range {first.date()} to {last.date()}",
                 source=item.source, column=item.column_label(field.name),
-                rows=item.rows(outside), examples=tuple(str(v.date()) for v in values[outside][:3]),
+                rows=item.rows(outside), examples=item.examples(field.name, values.index[outside]),
                 hint="check the date format (day/month order) or set date_range in the mapping"))
     for table_name, earlier, later in ORDERED_DATES:
         if item.table == table_name and {earlier, later} <= set(item.frame.columns):
@@ -168,7 +194,7 @@ def _vocabulary_problems(loaded: dict[str, LoadedTable],
             problems.append(Problem(
                 table_name, f"unknown tactic; the mapping's vocabulary is {list(tactics)}",
                 source=item.source, column=item.column_label(column), rows=item.rows(unknown),
-                examples=tuple(pd.unique(values[unknown]))[:3],
+                examples=item.examples(column, values.index[unknown]),
                 hint="map the spelling with 'values:' on this column, or add it to 'tactics:'"))
     return problems
 
@@ -187,6 +213,7 @@ def _reference_problems(loaded: dict[str, LoadedTable]) -> list[Problem]:
                 problems.append(Problem(
                     item.table, f"refers to {ref.target} that do not exist in {target.source}",
                     source=item.source, column=item.column_label(ref.columns[0]),
-                    rows=item.rows(dangling), examples=tuple(pd.unique(values[dangling]))[:3],
+                    rows=item.rows(dangling),
+                    examples=item.examples(ref.columns[0], values.index[dangling]),
                     hint=f"add the missing {ref.target} rows, or correct the ids"))
     return problems
