@@ -28,3 +28,42 @@ def small_demo(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "data"
     demo.generate(out=out, seed=3, teams=8, months=8)
     return out
+
+
+ENGINES = ("duckdb", "postgres", "pyspark")
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory):
+    """One local Spark session per test run (start-up costs seconds)."""
+    import shutil
+
+    require(shutil.which("java") is not None, "Java is needed for Spark (apt: openjdk-17-jre)")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        require(False, "pyspark is not installed (pip install -e '.[spark]')")
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    session = (SparkSession.builder.master("local[2]").appName("salesnb-tests")
+               .config("spark.sql.warehouse.dir", str(warehouse))
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "4")
+               .config("spark.sql.session.timeZone", "UTC")
+               .getOrCreate())
+    yield session
+    session.stop()
+
+
+def backend_connection(name: str, request):
+    """A fresh Ibis connection to the named engine (DuckDB, PostgreSQL on loopback, Spark)."""
+    import ibis
+
+    if name == "duckdb":
+        return ibis.duckdb.connect()
+    if name == "postgres":
+        url = os.environ.get("SALESNB_TEST_PG_URL")
+        require(bool(url), "SALESNB_TEST_PG_URL is not set (eval \"$(.ci/start-postgres)\")")
+        return ibis.connect(url)
+    if name == "pyspark":
+        return ibis.pyspark.connect(request.getfixturevalue("spark_session"))
+    raise ValueError(name)

@@ -1,0 +1,94 @@
+"""The query engine: canonical tables as Ibis expressions on one backend.
+
+DuckDB in-process is the default and needs no server; the same expressions run
+on PostgreSQL (``ibis.postgres.connect``) and Spark (``ibis.pyspark.connect``),
+so data that sits in a warehouse is aggregated where it lives. Only small
+aggregates come back to pandas.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from salesnb.dataset import Dataset
+
+OPEN_START = pd.Timestamp("1900-01-01")
+OPEN_END = pd.Timestamp("2200-01-01")
+
+
+@dataclass
+class Engine:
+    """Canonical tables (plus ``style_periods``) on one Ibis backend."""
+
+    con: object
+    tables: dict[str, ir.Table]
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, con=None, prefix: str = "salesnb_") -> Engine:
+        """Put a validated :class:`Dataset` into a backend (default: a new in-memory DuckDB).
+
+        The tables are small once validated, so they are copied in; on Spark they
+        travel as Parquet files (pandas' string missing values would otherwise
+        arrive as the text "NaN").
+        """
+        import ibis
+
+        con = con if con is not None else ibis.duckdb.connect()
+        frames = dict(dataset.tables)
+        frames["style_periods"] = style_periods(frames["leaders"], frames.get("style_changes"))
+        tables = {name: _put(con, f"{prefix}{name}", frame) for name, frame in frames.items()}
+        return cls(con, tables)
+
+    def __getitem__(self, name: str) -> ir.Table:
+        return self.tables[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tables
+
+    @property
+    def backend(self) -> str:
+        """The backend's name: ``duckdb``, ``postgres``, ``pyspark``..."""
+        return self.con.name
+
+
+def style_periods(leaders: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
+    """Each leader's style over time: [valid_from, valid_to) intervals.
+
+    ``leaders`` holds the style at the start of the data; each style change holds
+    from its ``effective_date`` until the next change.
+    """
+    base = leaders[["leader_id", "decision_style", "involvement"]].assign(valid_from=OPEN_START)
+    if changes is not None and len(changes):
+        moves = changes.rename(columns={"effective_date": "valid_from"})[list(base.columns)]
+        base = pd.concat([base, moves], ignore_index=True)
+    base = base.sort_values(["leader_id", "valid_from"]).reset_index(drop=True)
+    base["valid_to"] = base.groupby("leader_id")["valid_from"].shift(-1).fillna(OPEN_END)
+    for column in ("valid_from", "valid_to"):
+        base[column] = pd.to_datetime(base[column]).astype("datetime64[ns]")
+    return base[["leader_id", "valid_from", "valid_to", "decision_style", "involvement"]]
+
+
+def _put(con, name: str, frame: pd.DataFrame) -> ir.Table:
+    import pyarrow as pa
+
+    frame = frame.copy()
+    for column in frame.columns:  # pandas' nullable dtypes: plain objects with None for missing
+        if isinstance(frame[column].dtype, pd.StringDtype | pd.BooleanDtype):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if con.name == "pyspark":
+        import pyarrow.parquet as pq
+
+        folder = Path(tempfile.mkdtemp(prefix="salesnb-spark-"))
+        # Spark reads microsecond timestamps only
+        pq.write_table(table, folder / f"{name}.parquet", coerce_timestamps="us")
+        return con.read_parquet(str(folder / f"{name}.parquet"), table_name=name)
+    return con.create_table(name, table, overwrite=True)

@@ -1,0 +1,164 @@
+"""Metrics: cost per customer, the funnel and people, as tidy DataFrames.
+
+Every function takes an :class:`~salesnb.engine.Engine` (or a validated
+:class:`~salesnb.dataset.Dataset`, put into DuckDB on the fly), a ``by`` list of
+dimensions and an optional ``period`` grain, runs in the query engine and
+returns a small pandas DataFrame with one row per group.
+
+Dimensions: ``tactic``, ``programme``, ``strategy``, ``team_id``, ``leader_id``,
+``region``, ``segment``, ``industry``, ``decision_style``, ``involvement``,
+``title``, ``recognition``; ``period`` is ``"month"``, ``"quarter"`` or ``"year"``.
+
+Definitions (the contract; see README "Metric definitions"):
+
+- program CAC = tactic spend / new customers won through that tactic
+- loaded CAC = (spend + allocated people cost) / new customers
+- blended CAC = all spend and people cost / all new customers, per team and period
+- cost per deal = spend / deals; win rate = won / (won + lost)
+- sales-cycle days = mean days from created to close over won deals
+- average deal size = mean amount of won deals
+- CAC payback months = loaded CAC / (average deal size x gross margin / 12),
+  reading ``amount`` as annual contract value
+- LTV:CAC = average deal size x gross margin x lifetime years / loaded CAC
+
+A group with cost but no new customer keeps its row: its CAC is missing (never
+infinite) and ``cac_defined`` is False.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from salesnb.errors import SalesnbError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from salesnb.dataset import Dataset
+    from salesnb.engine import Engine
+
+PERIOD_GRAINS = {"month": "M", "quarter": "Q", "year": "Y"}
+DIMENSIONS = ("tactic", "programme", "strategy", "team_id", "leader_id", "region", "segment",
+              "industry", "decision_style", "involvement", "title", "recognition")
+
+
+def as_engine(data: Engine | Dataset) -> Engine:
+    """Accept an Engine, or a Dataset (put into an in-memory DuckDB, cached on the dataset)."""
+    from salesnb.engine import Engine
+
+    if isinstance(data, Engine):
+        return data
+    cached = getattr(data, "_engine", None)
+    if cached is None:
+        cached = Engine.from_dataset(data)
+        object.__setattr__(data, "_engine", cached)
+    return cached
+
+
+def panel(data: Engine | Dataset) -> pd.DataFrame:
+    """The team x tactic x month analysis panel (see :mod:`salesnb.panel`), as pandas."""
+    from salesnb.panel import KEYS, build_panel
+
+    return build_panel(as_engine(data)).order_by(list(KEYS)).to_pandas()
+
+
+def _grouped(data, by: Sequence[str], period: str | None) -> tuple[ir.Table, list[str]]:
+    from salesnb.panel import MEASURES, build_panel
+
+    unknown = [d for d in by if d not in DIMENSIONS]
+    if unknown:
+        raise SalesnbError(f"cannot group by {unknown}; dimensions are {list(DIMENSIONS)}")
+    if period is not None and period not in PERIOD_GRAINS:
+        raise SalesnbError(f"period must be one of {list(PERIOD_GRAINS)}, not {period!r}")
+    table = build_panel(as_engine(data))
+    keys = list(by)
+    if period is not None:
+        table = table.mutate(period=table.period.truncate(PERIOD_GRAINS[period]))
+        keys.append("period")
+    sums = {m: table[m].sum() for m in MEASURES}
+    grouped = table.group_by(keys).aggregate(**sums) if keys else table.aggregate(**sums)
+    return grouped, keys
+
+
+def _finish(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    frame = frame[keys + columns]
+    return frame.sort_values(keys).reset_index(drop=True) if keys else frame
+
+
+def cac(data: Engine | Dataset, by: Sequence[str] = ("tactic",), period: str | None = None
+        ) -> pd.DataFrame:
+    """Spend, people cost, new customers, program CAC and loaded CAC per group.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns (and ``period``), ``spend``, ``people_cost``,
+        ``new_customers``, ``program_cac``, ``loaded_cac``, ``cac_defined``.
+    """
+    grouped, keys = _grouped(data, by, period)
+    customers = grouped.new_customers.nullif(0)
+    grouped = grouped.mutate(
+        program_cac=grouped.spend / customers,
+        loaded_cac=(grouped.spend + grouped.people_cost) / customers,
+        cac_defined=grouped.new_customers > 0)
+    return _finish(grouped.to_pandas(), keys, ["spend", "people_cost", "new_customers",
+                                               "program_cac", "loaded_cac", "cac_defined"])
+
+
+def program_cac(data, by: Sequence[str] = ("tactic",), period: str | None = None) -> pd.DataFrame:
+    """Tactic spend / new customers per group (see :func:`cac` for the columns)."""
+    return cac(data, by, period).drop(columns=["people_cost", "loaded_cac"])
+
+
+def loaded_cac(data, by: Sequence[str] = ("tactic",), period: str | None = None) -> pd.DataFrame:
+    """(Spend + allocated people cost) / new customers per group."""
+    return cac(data, by, period).drop(columns=["program_cac"])
+
+
+def blended_cac(data, by: Sequence[str] = ("team_id",), period: str | None = "month"
+                ) -> pd.DataFrame:
+    """All cost (spend and people) over all new customers, per team and period by default."""
+    frame = cac(data, by, period).rename(columns={"loaded_cac": "blended_cac"})
+    return frame.drop(columns=["program_cac"])
+
+
+def new_customers(data, by: Sequence[str] = ("tactic",), period: str | None = None
+                  ) -> pd.DataFrame:
+    """New customers per group (a customer is new in the cell of their first won deal)."""
+    return cac(data, by, period)[[*_keys(by, period), "new_customers"]]
+
+
+def spend(data, by: Sequence[str] = ("tactic",), period: str | None = None) -> pd.DataFrame:
+    """Tactic spend per group."""
+    return cac(data, by, period)[[*_keys(by, period), "spend"]]
+
+
+def funnel(data: Engine | Dataset, by: Sequence[str] = ("tactic",), period: str | None = None,
+           gross_margin: float = 1.0, lifetime_years: float = 3.0) -> pd.DataFrame:
+    """Cost per deal, win rate, sales-cycle days, deal size, CAC payback and LTV:CAC per group.
+
+    ``gross_margin`` (0-1) and ``lifetime_years`` are assumptions for payback
+    and LTV; ``amount`` is read as annual contract value.
+    """
+    if not 0 < gross_margin <= 1 or lifetime_years <= 0:
+        raise SalesnbError("gross_margin must be in (0, 1] and lifetime_years > 0")
+    grouped, keys = _grouped(data, by, period)
+    deal_size = grouped.won_amount / grouped.won_with_amount.nullif(0)
+    loaded = (grouped.spend + grouped.people_cost) / grouped.new_customers.nullif(0)
+    grouped = grouped.mutate(
+        cost_per_deal=grouped.spend / grouped.deals.nullif(0),
+        win_rate=grouped.won.cast("float64") / (grouped.won + grouped.lost).nullif(0),
+        sales_cycle_days=grouped.cycle_days.cast("float64") / grouped.won_with_created.nullif(0),
+        avg_deal_size=deal_size,
+        payback_months=loaded / (deal_size * gross_margin / 12.0).nullif(0),
+        ltv_to_cac=deal_size * gross_margin * lifetime_years / loaded.nullif(0))
+    return _finish(grouped.to_pandas(), keys, [
+        "spend", "deals", "won", "lost", "open", "new_customers", "cost_per_deal", "win_rate",
+        "sales_cycle_days", "avg_deal_size", "payback_months", "ltv_to_cac"])
+
+
+def _keys(by: Sequence[str], period: str | None) -> list[str]:
+    return [*by, "period"] if period else list(by)

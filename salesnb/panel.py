@@ -1,0 +1,164 @@
+"""The analysis panel: one row per team x tactic x period, built in the query engine.
+
+Columns: the keys (``team_id``, ``tactic``, ``period``), additive measures
+(``spend``, ``people_cost``, ``deals``, ``won``, ``lost``, ``open``,
+``new_customers``, ``won_amount``, ``won_with_amount``, ``cycle_days``,
+``won_with_created``) and descriptors (``programme``, ``strategy``, team
+attributes, and the leader's style *as it was at the start of the period*, with
+their traits). Every metric in :mod:`salesnb.metrics` is a ratio of sums of
+these measures, so it means the same at any grouping.
+
+Rules (documented in README, "Metric definitions"):
+- a deal belongs to the month of its ``close_date``;
+- a customer is *new* in the cell of their first won deal (earliest close date,
+  then deal id); a won deal without ``customer_id`` counts as its own customer;
+- a rep's annual cost is spread over the days they were employed; a team's people
+  cost in a month is allocated to its tactics by their share of the team's deals
+  that month, or by share of spend when the team closed no deals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from salesnb.engine import Engine
+
+KEYS = ("team_id", "tactic", "period")
+MEASURES = ("spend", "people_cost", "deals", "won", "lost", "open", "new_customers",
+            "won_amount", "won_with_amount", "cycle_days", "won_with_created")
+TEAM_COLUMNS = ("leader_id", "region", "segment", "industry")
+LEADER_COLUMNS = ("title", "industry_years", "admin_share", "training_hours", "recognition")
+
+
+def as_count(condition: ir.BooleanValue) -> ir.IntegerValue:
+    """1 where ``condition`` holds, else 0 (PostgreSQL cannot cast boolean to bigint)."""
+    import ibis
+
+    return ibis.ifelse(condition, 1, 0)
+
+
+def build_panel(engine: Engine) -> ir.Table:
+    """The team x tactic x month panel as an Ibis expression (not yet executed)."""
+    cells = _join_cells(_spend_cells(engine), _deal_cells(engine))
+    cells = _allocate_people_cost(engine, cells)
+    return _describe_cells(engine, cells)
+
+
+def _spend_cells(engine: Engine) -> ir.Table:
+    spend = engine["spend"]
+    optional = {c: spend[c].max() for c in ("programme", "strategy") if c in spend.columns}
+    return spend.group_by(["team_id", "tactic", "period"]).aggregate(
+        spend=spend.cost.sum(), **optional)
+
+
+def flagged_deals(engine: Engine) -> ir.Table:
+    """Deals with their ``period`` (close month) and ``is_new`` (first won deal of a customer)."""
+    import ibis
+
+    deals = engine["deals"]
+    customer = deals.customer_id if "customer_id" in deals.columns else deals.deal_id
+    won = deals.outcome == "won"
+    deals = deals.mutate(
+        period=deals.close_date.truncate("M"),
+        customer_key=ibis.coalesce(customer, deals.deal_id),
+        is_won=as_count(won))
+    first_win = ibis.window(group_by=[deals.customer_key, deals.is_won],
+                            order_by=[deals.close_date, deals.deal_id])
+    return deals.mutate(is_new=as_count(won & (ibis.row_number().over(first_win) == 0)))
+
+
+def new_customer_deals(engine: Engine) -> ir.Table:
+    """The won deals that brought a new customer."""
+    deals = flagged_deals(engine)
+    return deals.filter(deals.is_new == 1)
+
+
+def _deal_cells(engine: Engine) -> ir.Table:
+    import ibis
+
+    deals = flagged_deals(engine)
+    columns = deals.columns
+    won = deals.outcome == "won"
+    amount = deals.amount if "amount" in columns else ibis.null().cast("float64")
+    created = deals.created_date if "created_date" in columns else ibis.null().cast("timestamp")
+    cycle = deals.close_date.date().delta(created.date(), unit="day")
+    return deals.group_by(["team_id", "tactic", "period"]).aggregate(
+        deals=deals.count(),
+        won=deals.is_won.sum(),
+        lost=as_count(deals.outcome == "lost").sum(),
+        open=as_count(deals.outcome == "open").sum(),
+        new_customers=deals.is_new.sum(),
+        won_amount=ibis.ifelse(won, amount, 0.0).sum(),
+        won_with_amount=as_count(won & amount.notnull()).sum(),
+        cycle_days=ibis.ifelse(won, cycle, 0).sum(),
+        won_with_created=as_count(won & created.notnull()).sum(),
+    )
+
+
+def _join_cells(spend: ir.Table, deals: ir.Table) -> ir.Table:
+    import ibis
+
+    joined = spend.outer_join(deals, [spend[k] == deals[k] for k in KEYS])
+    keys = {k: ibis.coalesce(joined[k], joined[f"{k}_right"]) for k in KEYS}
+    measures = {m: ibis.coalesce(joined[m], 0) for m in MEASURES if m in joined.columns}
+    optional = {c: joined[c] for c in ("programme", "strategy") if c in joined.columns}
+    return joined.select(**keys, **measures, **optional)
+
+
+def _people_cost_by_team_month(engine: Engine, months: ir.Table) -> ir.Table:
+    import ibis
+
+    reps = engine["reps"]
+    pairs = reps.cross_join(months)
+    month_end = pairs.period.date() + ibis.interval(months=1)
+    start = ibis.greatest(pairs.hire_date.date(), pairs.period.date())
+    end = ibis.least(ibis.coalesce(pairs.exit_date.date() + ibis.interval(days=1), month_end),
+                     month_end)
+    days = end.delta(start, unit="day")
+    month_days = month_end.delta(pairs.period.date(), unit="day")
+    share = days.cast("float64") / month_days.cast("float64")
+    pairs = pairs.filter(days > 0)
+    cost = ibis.coalesce(pairs.annual_cost, 0.0) / 12.0
+    return pairs.group_by(["team_id", "period"]).aggregate(
+        team_people_cost=(cost * share.nullif(0)).sum())
+
+
+def _allocate_people_cost(engine: Engine, cells: ir.Table) -> ir.Table:
+    import ibis
+
+    if "reps" not in engine:
+        return cells.mutate(people_cost=ibis.literal(0.0))
+    months = cells.select("period").distinct()
+    people = _people_cost_by_team_month(engine, months)
+    team_month = ibis.window(group_by=[cells.team_id, cells.period])
+    cells = cells.mutate(team_deals=cells.deals.sum().over(team_month),
+                         team_spend=cells.spend.sum().over(team_month))
+    share = ibis.ifelse(cells.team_deals > 0,
+                        cells.deals.cast("float64") / cells.team_deals.nullif(0),
+                        cells.spend / cells.team_spend.nullif(0))
+    cells = cells.mutate(share=ibis.coalesce(share, 0.0))
+    joined = cells.left_join(people, [cells.team_id == people.team_id,
+                                      cells.period == people.period])
+    return joined.select(
+        *[c for c in cells.columns if c not in ("team_deals", "team_spend", "share")],
+        people_cost=ibis.coalesce(joined.team_people_cost, 0.0) * joined.share)
+
+
+def _describe_cells(engine: Engine, cells: ir.Table) -> ir.Table:
+    teams, leaders, styles = engine["teams"], engine["leaders"], engine["style_periods"]
+    team_columns = [c for c in TEAM_COLUMNS if c in teams.columns]
+    with_team = cells.left_join(teams.select("team_id", *team_columns),
+                                cells.team_id == teams.team_id).drop("team_id_right")
+    leader_columns = [c for c in LEADER_COLUMNS if c in leaders.columns]
+    with_leader = with_team.left_join(leaders.select("leader_id", *leader_columns),
+                                      with_team.leader_id == leaders.leader_id
+                                      ).drop("leader_id_right")
+    with_style = with_leader.left_join(styles, [
+        with_leader.leader_id == styles.leader_id,
+        with_leader.period >= styles.valid_from,
+        with_leader.period < styles.valid_to,
+    ])
+    return with_style.drop("leader_id_right", "valid_from", "valid_to")

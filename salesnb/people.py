@@ -1,0 +1,101 @@
+"""People metrics: rep headcount, attrition and tenure by leader, style and team.
+
+A rep-month grid (reps x months of the data, in the query engine) carries the
+leader's style as it was in each month, so a rep who left under an autocratic
+leader counts there even if the leader changed style later.
+
+- headcount = average number of reps employed per month in the group
+- attrition rate = exits / rep-months x 12 (annualised)
+- median tenure (days) = median over reps of (exit date, or the end of the data,
+  minus hire date), each rep counted in the group of their last month
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from salesnb.errors import SalesnbError
+from salesnb.panel import as_count
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from salesnb.engine import Engine
+
+PEOPLE_DIMENSIONS = ("team_id", "leader_id", "region", "segment", "decision_style",
+                     "involvement", "recognition")
+
+
+def rep_months(engine: Engine) -> ir.Table:
+    """One row per rep and month employed, with team, leader and style of that month."""
+    import ibis
+
+    if "reps" not in engine:
+        raise SalesnbError("people metrics need the reps table; map it in the mapping file")
+    spend, reps = engine["spend"], engine["reps"]
+    bounds = spend.aggregate(first=spend.period.min(), last=spend.period.max())
+    months = _month_grid(engine, bounds)
+    pairs = reps.cross_join(months)
+    month_end = pairs.period + ibis.interval(months=1)
+    employed = (pairs.hire_date < month_end) & (
+        pairs.exit_date.isnull() | (pairs.exit_date >= pairs.period))
+    pairs = pairs.filter(employed).mutate(
+        exited=as_count(pairs.exit_date.notnull() & (pairs.exit_date < month_end)))
+    teams, leaders, styles = engine["teams"], engine["leaders"], engine["style_periods"]
+    pairs = pairs.left_join(teams.select("team_id", "leader_id", *_present(
+        teams, ("region", "segment"))), pairs.team_id == teams.team_id).drop("team_id_right")
+    if "recognition" in leaders.columns:
+        pairs = pairs.left_join(leaders.select("leader_id", "recognition"),
+                                pairs.leader_id == leaders.leader_id).drop("leader_id_right")
+    pairs = pairs.left_join(styles, [pairs.leader_id == styles.leader_id,
+                                     pairs.period >= styles.valid_from,
+                                     pairs.period < styles.valid_to])
+    return pairs.drop("leader_id_right", "valid_from", "valid_to")
+
+
+def _month_grid(engine: Engine, bounds: ir.Table) -> ir.Table:
+    import ibis
+
+    row = bounds.to_pandas().iloc[0]
+    months = pd.date_range(row["first"], row["last"], freq="MS")
+    frame = pd.DataFrame({"period": months.astype("datetime64[ns]")})
+    return ibis.memtable(frame) if engine.backend != "pyspark" else engine.con.create_table(
+        "salesnb_months", frame, overwrite=True)
+
+
+def _present(table: ir.Table, columns: Sequence[str]) -> list[str]:
+    return [c for c in columns if c in table.columns]
+
+
+def attrition(engine: Engine, by: Sequence[str] = ("decision_style",)) -> pd.DataFrame:
+    """Headcount, exits, annualised attrition rate and median tenure per group."""
+    unknown = [d for d in by if d not in PEOPLE_DIMENSIONS]
+    if unknown:
+        raise SalesnbError(f"cannot group people by {unknown}; use {list(PEOPLE_DIMENSIONS)}")
+    grid = rep_months(engine)
+    keys = list(by)
+    per_group = grid.group_by(keys).aggregate(
+        rep_months=grid.count(), exits=grid.exited.sum(), months=grid.period.nunique())
+    frame = per_group.to_pandas()
+    frame["headcount"] = frame["rep_months"] / frame["months"]
+    frame["attrition_rate"] = frame["exits"] / frame["rep_months"] * 12
+    tenure = _tenure(grid, keys)
+    frame = frame.merge(tenure, on=keys, how="left")
+    columns = [*keys, "headcount", "rep_months", "exits", "attrition_rate", "median_tenure_days"]
+    return frame[columns].sort_values(keys).reset_index(drop=True)
+
+
+def _tenure(grid: ir.Table, keys: list[str]) -> pd.DataFrame:
+    import ibis
+
+    last = ibis.window(group_by=grid.rep_id, order_by=ibis.desc(grid.period))
+    final = grid.mutate(rank=ibis.row_number().over(last)).filter(lambda t: t["rank"] == 0)
+    data_end = grid.period.max() + ibis.interval(months=1)
+    rows = final.select(*keys, "hire_date", "exit_date").to_pandas()
+    end = grid.aggregate(end=data_end).to_pandas()["end"].iloc[0]
+    rows["tenure"] = (rows["exit_date"].fillna(pd.Timestamp(end)) - rows["hire_date"]).dt.days
+    return rows.groupby(keys, dropna=False)["tenure"].median().rename(
+        "median_tenure_days").reset_index()
