@@ -4,7 +4,9 @@ The public API is small and imported lazily so that ``import salesnb`` stays
 fast (pandas and friends load on first use)::
 
     import salesnb
-    data = salesnb.load("data/demo")          # validated canonical tables
+    data = salesnb.load("data/demo")          # validated canonical tables (pandas)
+    salesnb.metrics.cac(data, by=["tactic", "decision_style"], period="quarter")
+    big = salesnb.scan("warehouse-export/")   # out-of-core: validated in DuckDB, no pandas copy
     salesnb.demo.generate(out="my-demo", seed=7)
 """
 
@@ -24,18 +26,26 @@ from salesnb.errors import (
 )
 
 if TYPE_CHECKING:
-    from salesnb import demo
+    from salesnb import attribution, demo, metrics, people
     from salesnb.dataset import Dataset
+    from salesnb.engine import Engine
     from salesnb.loading import load
+    from salesnb.scan import scan
 
 __version__ = "0.1.0"
 
-_LAZY = {"load": ("salesnb.loading", "load"), "Dataset": ("salesnb.dataset", "Dataset")}
-_LAZY_MODULES = {"demo"}
+_LAZY = {
+    "load": ("salesnb.loading", "load"),
+    "scan": ("salesnb.scan", "scan"),
+    "Dataset": ("salesnb.dataset", "Dataset"),
+    "Engine": ("salesnb.engine", "Engine"),
+}
+_LAZY_MODULES = {"demo", "metrics", "people", "attribution"}
 
 __all__ = [
-    "DataCleaningWarning", "Dataset", "MappingError", "Problem", "SalesnbError",
-    "SalesnbWarning", "SourceError", "ValidationError", "demo", "load",
+    "DataCleaningWarning", "Dataset", "Engine", "MappingError", "Problem", "SalesnbError",
+    "SalesnbWarning", "SourceError", "ValidationError", "attribution", "demo", "load",
+    "metrics", "people", "scan",
 ]
 
 

@@ -162,3 +162,54 @@ def funnel(data: Engine | Dataset, by: Sequence[str] = ("tactic",), period: str 
 
 def _keys(by: Sequence[str], period: str | None) -> list[str]:
     return [*by, "period"] if period else list(by)
+
+
+def cac_intervals(data: Engine | Dataset, by: Sequence[str] = ("tactic",),
+                  n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Program and loaded CAC with bootstrap intervals (deals resampled within team).
+
+    Each replicate redraws every team's deals with replacement (a multinomial
+    over the groups' new-customer deals and the team's other deals), so a
+    group's new customers vary while its spend stays as booked. Percentile
+    intervals; a bound is missing when too many replicates have no customer.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``program_cac`` with ``program_cac_low``/``_high``,
+        ``loaded_cac`` with ``loaded_cac_low``/``_high``, ``n_boot``, ``seed``.
+    """
+    import numpy as np
+
+    if n_boot < 100 or not 0.5 < level < 1:
+        raise SalesnbError("use n_boot >= 100 and a level between 0.5 and 1")
+    cells = cac(data, by=("team_id", *by))
+    point = cac(data, by=by)
+    keys = list(by)
+    groups = point[keys].apply(tuple, axis=1).tolist()
+    position = {g: i for i, g in enumerate(groups)}
+    deals = funnel(data, by=("team_id",)).set_index("team_id")["deals"]
+    rng = np.random.default_rng(seed)
+    draws = np.zeros((n_boot, len(groups)))
+    for team, team_cells in cells.groupby("team_id"):
+        counts = np.zeros(len(groups) + 1)
+        for row in team_cells.itertuples(index=False):
+            counts[position[tuple(getattr(row, k) for k in keys)]] = row.new_customers
+        total = max(int(deals.get(team, 0)), int(counts.sum()))
+        if total == 0:
+            continue
+        counts[-1] = total - counts[:-1].sum()
+        draws += rng.multinomial(total, counts / total, size=n_boot)[:, :-1]
+    tail = (1 - level) / 2
+    out = point[keys].copy()
+    for name, cost in (("program_cac", point["spend"]),
+                       ("loaded_cac", point["spend"] + point["people_cost"])):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            replicates = np.where(draws > 0, cost.to_numpy() / draws, np.inf)
+        # inverted_cdf picks observed replicates: no interpolation between inf values
+        low, high = np.quantile(replicates, [tail, 1 - tail], axis=0, method="inverted_cdf")
+        out[name] = point[name]
+        out[f"{name}_low"] = np.where(np.isfinite(low), low, np.nan)
+        out[f"{name}_high"] = np.where(np.isfinite(high), high, np.nan)
+    out["n_boot"], out["seed"] = n_boot, seed
+    return out

@@ -47,7 +47,8 @@ def spark_session(tmp_path_factory):
     session = (SparkSession.builder.master("local[2]").appName("salesnb-tests")
                .config("spark.sql.warehouse.dir", str(warehouse))
                .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "4")
+               .config("spark.sql.shuffle.partitions", "1")
+               .config("spark.default.parallelism", "1")
                .config("spark.sql.session.timeZone", "UTC")
                .getOrCreate())
     yield session

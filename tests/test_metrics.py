@@ -227,3 +227,60 @@ def test_credits_per_customer_sum_to_one(engine, model):
     per_deal = credits(engine, model).to_pandas().groupby("deal_id")["credit"].sum()
     assert sorted(per_deal.index) == ["D1", "D3", "D4", "D6", "D9"]
     assert per_deal.to_numpy() == pytest.approx([1.0] * 5)
+
+
+def test_bootstrap_intervals_are_seeded_and_contain_the_estimate(dataset):
+    first = metrics.cac_intervals(dataset, n_boot=400, seed=1)
+    again = metrics.cac_intervals(dataset, n_boot=400, seed=1)
+    pd.testing.assert_frame_equal(first, again)
+    for name in ("program_cac", "loaded_cac"):
+        inside = (first[f"{name}_low"] <= first[name]) & (first[name] <= first[f"{name}_high"])
+        finite = first[f"{name}_high"].notna()
+        assert inside[finite].all()
+    # events has a single new customer out of 2-3 deals per team: some replicates win none,
+    # so its upper bound is undefined rather than infinite
+    events = first.set_index("tactic").loc["events"]
+    assert pd.isna(events["program_cac_high"]) and events["program_cac_low"] > 0
+
+
+@pytest.fixture(scope="module")
+def demo40_dir(tmp_path_factory):
+    from salesnb import demo
+
+    out = tmp_path_factory.mktemp("demo40") / "data"
+    demo.generate(out=out, seed=42, teams=40, months=24)
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_cac(demo40_dir):
+    return metrics.cac_intervals(load(demo40_dir), n_boot=500, seed=0)
+
+
+def test_demo_program_cac_ranks_tactics_as_planted(demo_cac, demo40_dir):
+    import json
+
+    base = json.loads((demo40_dir / "truth.json").read_text())["base_cac"]
+    observed = demo_cac.sort_values("program_cac")["tactic"].tolist()
+    assert observed == sorted(base, key=base.get)
+    # and the ordering is not an accident of noise: neighbours' intervals do not overlap
+    ordered = demo_cac.set_index("tactic").loc[observed]
+    assert (ordered["program_cac_high"].to_numpy()[:-1]
+            < ordered["program_cac_low"].to_numpy()[1:]).all()
+
+
+def test_bootstrap_depends_on_the_seed(demo_cac, demo40_dir):
+    other = metrics.cac_intervals(load(demo40_dir), n_boot=500, seed=1)
+    assert not other["program_cac_low"].equals(demo_cac["program_cac_low"])
+    pd.testing.assert_series_equal(other["program_cac"], demo_cac["program_cac"])
+
+
+def test_bootstrap_width_shrinks_with_more_data(dataset, demo_cac):
+    width = (demo_cac["program_cac_high"] - demo_cac["program_cac_low"]) / demo_cac["program_cac"]
+    assert (width < 0.2).all()  # thousands of customers per tactic: tight intervals
+    small = metrics.cac_intervals(dataset, n_boot=400, seed=0)
+    # a handful of deals per team: some replicates win no customer, so upper bounds are
+    # undefined, and the lower half-width alone exceeds the demo's whole width
+    assert small["program_cac_high"].isna().all()
+    small_lower = (small["program_cac"] - small["program_cac_low"]) / small["program_cac"]
+    assert small_lower.min() > width.max()
