@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: env report test lint lab constraints clean help
+.PHONY: env report test lint lab bench constraints clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ lint: env  ## ruff only
 
 lab: env  ## JupyterLab in the project environment (kernel "Python (salesnb)")
 	$(BIN)/jupyter lab notebooks/
+
+bench: env  ## engine benchmark (1M and 10M rows; see benchmarks/README.md for 50M)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python benchmarks/engine_bench.py --rows 1000000 10000000
 
 constraints: env  ## re-pin constraints.txt from the current .venv
 	{ head -n 3 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.new

@@ -30,13 +30,13 @@ if TYPE_CHECKING:
     from salesnb.dataset import Dataset
     from salesnb.engine import Engine
     from salesnb.loading import load
-    from salesnb.scan import scan
+    from salesnb.scanning import scan
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "load": ("salesnb.loading", "load"),
-    "scan": ("salesnb.scan", "scan"),
+    "scan": ("salesnb.scanning", "scan"),
     "Dataset": ("salesnb.dataset", "Dataset"),
     "Engine": ("salesnb.engine", "Engine"),
 }

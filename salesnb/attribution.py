@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from salesnb.engine import fetch
 from salesnb.errors import SalesnbError
 
 if TYPE_CHECKING:
@@ -50,8 +51,7 @@ def credits(engine: Engine, model: str = "linear", half_life_days: float = 7.0) 
     whole = ibis.window(group_by=joined.deal_id)
     joined = joined.mutate(position=ibis.row_number().over(order),
                            touches=joined.count().over(whole))
-    weight = _weight(joined, model, half_life_days)
-    joined = joined.mutate(weight=weight)
+    joined = joined.mutate(weight=_weight(joined, model, half_life_days))
     joined = joined.mutate(credit=joined.weight / joined.weight.sum().over(whole))
     return joined.group_by(["deal_id", "tactic", "period"]).aggregate(credit=joined.credit.sum())
 
@@ -102,7 +102,7 @@ def attributed_cac(engine: Engine, model: str = "linear", by: Sequence[str] = ("
     credited = credit.group_by(keys).aggregate(attributed_customers=credit.credit.sum())
     spend = engine["spend"]
     spent = spend.group_by(keys).aggregate(spend=spend.cost.sum())
-    frame = spent.to_pandas().merge(credited.to_pandas(), on=keys, how="outer")
+    frame = fetch(spent).merge(fetch(credited), on=keys, how="outer")
     frame = frame.fillna({"spend": 0.0, "attributed_customers": 0.0})
     defined = frame["attributed_customers"] > 0
     frame["cac"] = (frame["spend"] / frame["attributed_customers"]).where(defined)

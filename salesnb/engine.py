@@ -44,7 +44,7 @@ class Engine:
         con = con if con is not None else ibis.duckdb.connect()
         frames = dict(dataset.tables)
         frames["style_periods"] = style_periods(frames["leaders"], frames.get("style_changes"))
-        tables = {name: _put(con, f"{prefix}{name}", frame) for name, frame in frames.items()}
+        tables = {name: put_table(con, f"{prefix}{name}", frame) for name, frame in frames.items()}
         return cls(con, tables)
 
     def __getitem__(self, name: str) -> ir.Table:
@@ -57,6 +57,21 @@ class Engine:
     def backend(self) -> str:
         """The backend's name: ``duckdb``, ``postgres``, ``pyspark``..."""
         return self.con.name
+
+
+def fetch(expr: ir.Table) -> pd.DataFrame:
+    """Execute an Ibis expression into pandas.
+
+    On DuckDB through Arrow: on 252k grouped rows about 1 s instead of 3 s for
+    ``to_pandas()``, whose per-column conversions dominate once the query is
+    fast. Elsewhere through Ibis' own conversion, which also copes with
+    PostgreSQL returning NUMERIC for float literals (Ibis drops their casts).
+    """
+    import ibis
+
+    if ibis.get_backend(expr).name == "duckdb":
+        return expr.to_pyarrow().to_pandas()
+    return expr.to_pandas()
 
 
 def style_periods(leaders: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
@@ -76,7 +91,8 @@ def style_periods(leaders: pd.DataFrame, changes: pd.DataFrame | None) -> pd.Dat
     return base[["leader_id", "valid_from", "valid_to", "decision_style", "involvement"]]
 
 
-def _put(con, name: str, frame: pd.DataFrame) -> ir.Table:
+def put_table(con, name: str, frame: pd.DataFrame) -> ir.Table:
+    """Copy a small pandas frame into the backend as table ``name``."""
     import pyarrow as pa
 
     frame = frame.copy()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from salesnb.engine import fetch
 from salesnb.errors import SalesnbError
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from salesnb.engine import Engine
 
 PERIOD_GRAINS = {"month": "M", "quarter": "Q", "year": "Y"}
+CELL_DIMENSIONS = {"team_id", "tactic", "programme", "strategy"}
 DIMENSIONS = ("tactic", "programme", "strategy", "team_id", "leader_id", "region", "segment",
               "industry", "decision_style", "involvement", "title", "recognition")
 
@@ -62,7 +64,7 @@ def panel(data: Engine | Dataset) -> pd.DataFrame:
     """The team x tactic x month analysis panel (see :mod:`salesnb.panel`), as pandas."""
     from salesnb.panel import KEYS, build_panel
 
-    return build_panel(as_engine(data)).order_by(list(KEYS)).to_pandas()
+    return fetch(build_panel(as_engine(data)).order_by(list(KEYS)))
 
 
 def _grouped(data, by: Sequence[str], period: str | None) -> tuple[ir.Table, list[str]]:
@@ -73,7 +75,7 @@ def _grouped(data, by: Sequence[str], period: str | None) -> tuple[ir.Table, lis
         raise SalesnbError(f"cannot group by {unknown}; dimensions are {list(DIMENSIONS)}")
     if period is not None and period not in PERIOD_GRAINS:
         raise SalesnbError(f"period must be one of {list(PERIOD_GRAINS)}, not {period!r}")
-    table = build_panel(as_engine(data))
+    table = build_panel(as_engine(data), describe=not set(by) <= CELL_DIMENSIONS)
     keys = list(by)
     if period is not None:
         table = table.mutate(period=table.period.truncate(PERIOD_GRAINS[period]))
@@ -104,7 +106,7 @@ def cac(data: Engine | Dataset, by: Sequence[str] = ("tactic",), period: str | N
         program_cac=grouped.spend / customers,
         loaded_cac=(grouped.spend + grouped.people_cost) / customers,
         cac_defined=grouped.new_customers > 0)
-    return _finish(grouped.to_pandas(), keys, ["spend", "people_cost", "new_customers",
+    return _finish(fetch(grouped), keys, ["spend", "people_cost", "new_customers",
                                                "program_cac", "loaded_cac", "cac_defined"])
 
 
@@ -155,7 +157,7 @@ def funnel(data: Engine | Dataset, by: Sequence[str] = ("tactic",), period: str 
         avg_deal_size=deal_size,
         payback_months=loaded / (deal_size * gross_margin / 12.0).nullif(0),
         ltv_to_cac=deal_size * gross_margin * lifetime_years / loaded.nullif(0))
-    return _finish(grouped.to_pandas(), keys, [
+    return _finish(fetch(grouped), keys, [
         "spend", "deals", "won", "lost", "open", "new_customers", "cost_per_deal", "win_rate",
         "sales_cycle_days", "avg_deal_size", "payback_months", "ltv_to_cac"])
 

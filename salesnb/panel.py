@@ -12,6 +12,7 @@ Rules (documented in README, "Metric definitions"):
 - a deal belongs to the month of its ``close_date``;
 - a customer is *new* in the cell of their first won deal (earliest close date,
   then deal id); a won deal without ``customer_id`` counts as its own customer;
+  later won deals of the same customer count as won deals, not new customers;
 - a rep's annual cost is spread over the days they were employed; a team's people
   cost in a month is allocated to its tactics by their share of the team's deals
   that month, or by share of spend when the team closed no deals.
@@ -40,11 +41,15 @@ def as_count(condition: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(condition, 1, 0)
 
 
-def build_panel(engine: Engine) -> ir.Table:
-    """The team x tactic x month panel as an Ibis expression (not yet executed)."""
+def build_panel(engine: Engine, describe: bool = True) -> ir.Table:
+    """The team x tactic x month panel as an Ibis expression (not yet executed).
+
+    ``describe=False`` leaves out the team, leader and style columns (and their
+    joins) when a query groups only by team, tactic, programme or strategy.
+    """
     cells = _join_cells(_spend_cells(engine), _deal_cells(engine))
     cells = _allocate_people_cost(engine, cells)
-    return _describe_cells(engine, cells)
+    return _describe_cells(engine, cells) if describe else cells
 
 
 def _spend_cells(engine: Engine) -> ir.Table:
@@ -54,48 +59,48 @@ def _spend_cells(engine: Engine) -> ir.Table:
         spend=spend.cost.sum(), **optional)
 
 
-def flagged_deals(engine: Engine) -> ir.Table:
-    """Deals with their ``period`` (close month) and ``is_new`` (first won deal of a customer)."""
+def new_customer_deals(engine: Engine) -> ir.Table:
+    """The won deals that brought a new customer (a customer's first won deal), with period.
+
+    The ranking window runs over won deals only, so it sorts a fraction of the table.
+    """
     import ibis
 
     deals = engine["deals"]
-    customer = deals.customer_id if "customer_id" in deals.columns else deals.deal_id
-    won = deals.outcome == "won"
-    deals = deals.mutate(
-        period=deals.close_date.truncate("M"),
-        customer_key=ibis.coalesce(customer, deals.deal_id),
-        is_won=as_count(won))
-    first_win = ibis.window(group_by=[deals.customer_key, deals.is_won],
-                            order_by=[deals.close_date, deals.deal_id])
-    return deals.mutate(is_new=as_count(won & (ibis.row_number().over(first_win) == 0)))
-
-
-def new_customer_deals(engine: Engine) -> ir.Table:
-    """The won deals that brought a new customer."""
-    deals = flagged_deals(engine)
-    return deals.filter(deals.is_new == 1)
+    won = deals.filter(deals.outcome == "won")
+    customer = won.customer_id if "customer_id" in won.columns else won.deal_id
+    won = won.mutate(period=won.close_date.truncate("M"),
+                     customer_key=ibis.coalesce(customer, won.deal_id))
+    first = ibis.window(group_by=won.customer_key, order_by=[won.close_date, won.deal_id])
+    ranked = won.mutate(win_rank=ibis.row_number().over(first))
+    return ranked.filter(ranked.win_rank == 0).drop("win_rank", "customer_key")
 
 
 def _deal_cells(engine: Engine) -> ir.Table:
     import ibis
 
-    deals = flagged_deals(engine)
+    deals = engine["deals"]
+    deals = deals.mutate(period=deals.close_date.truncate("M"))
     columns = deals.columns
     won = deals.outcome == "won"
     amount = deals.amount if "amount" in columns else ibis.null().cast("float64")
     created = deals.created_date if "created_date" in columns else ibis.null().cast("timestamp")
     cycle = deals.close_date.date().delta(created.date(), unit="day")
-    return deals.group_by(["team_id", "tactic", "period"]).aggregate(
+    counts = deals.group_by(["team_id", "tactic", "period"]).aggregate(
         deals=deals.count(),
-        won=deals.is_won.sum(),
+        won=as_count(won).sum(),
         lost=as_count(deals.outcome == "lost").sum(),
         open=as_count(deals.outcome == "open").sum(),
-        new_customers=deals.is_new.sum(),
         won_amount=ibis.ifelse(won, amount, 0.0).sum(),
         won_with_amount=as_count(won & amount.notnull()).sum(),
         cycle_days=ibis.ifelse(won, cycle, 0).sum(),
         won_with_created=as_count(won & created.notnull()).sum(),
     )
+    new = new_customer_deals(engine)
+    new = new.group_by(["team_id", "tactic", "period"]).aggregate(new_customers=new.count())
+    joined = counts.left_join(new, [counts[k] == new[k] for k in KEYS])
+    return joined.select(*counts.columns,
+                         new_customers=ibis.coalesce(joined.new_customers, 0))
 
 
 def _join_cells(spend: ir.Table, deals: ir.Table) -> ir.Table:

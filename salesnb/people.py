@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from salesnb.engine import fetch
 from salesnb.errors import SalesnbError
 from salesnb.panel import as_count
 
@@ -59,7 +60,7 @@ def rep_months(engine: Engine) -> ir.Table:
 def _month_grid(engine: Engine, bounds: ir.Table) -> ir.Table:
     import ibis
 
-    row = bounds.to_pandas().iloc[0]
+    row = fetch(bounds).iloc[0]
     months = pd.date_range(row["first"], row["last"], freq="MS")
     frame = pd.DataFrame({"period": months.astype("datetime64[ns]")})
     return ibis.memtable(frame) if engine.backend != "pyspark" else engine.con.create_table(
@@ -79,7 +80,7 @@ def attrition(engine: Engine, by: Sequence[str] = ("decision_style",)) -> pd.Dat
     keys = list(by)
     per_group = grid.group_by(keys).aggregate(
         rep_months=grid.count(), exits=grid.exited.sum(), months=grid.period.nunique())
-    frame = per_group.to_pandas()
+    frame = fetch(per_group)
     frame["headcount"] = frame["rep_months"] / frame["months"]
     frame["attrition_rate"] = frame["exits"] / frame["rep_months"] * 12
     tenure = _tenure(grid, keys)
@@ -94,8 +95,8 @@ def _tenure(grid: ir.Table, keys: list[str]) -> pd.DataFrame:
     last = ibis.window(group_by=grid.rep_id, order_by=ibis.desc(grid.period))
     final = grid.mutate(rank=ibis.row_number().over(last)).filter(lambda t: t["rank"] == 0)
     data_end = grid.period.max() + ibis.interval(months=1)
-    rows = final.select(*keys, "hire_date", "exit_date").to_pandas()
-    end = grid.aggregate(end=data_end).to_pandas()["end"].iloc[0]
+    rows = fetch(final.select(*keys, "hire_date", "exit_date"))
+    end = fetch(grid.aggregate(end=data_end))["end"].iloc[0]
     rows["tenure"] = (rows["exit_date"].fillna(pd.Timestamp(end)) - rows["hire_date"]).dt.days
     return rows.groupby(keys, dropna=False)["tenure"].median().rename(
         "median_tenure_days").reset_index()

@@ -10,7 +10,7 @@ from salesnb import MappingError, ValidationError, load, metrics
 from salesnb.attribution import attributed_cac
 from salesnb.engine import Engine
 from salesnb.people import attrition
-from salesnb.scan import scan
+from salesnb.scanning import scan
 from tests.conftest import ENGINES, backend_connection
 
 SUITE = {

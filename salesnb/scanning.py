@@ -51,7 +51,7 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
     """
     import ibis
 
-    from salesnb.engine import Engine, style_periods
+    from salesnb.engine import Engine, fetch, put_table, style_periods
 
     folder = None
     if hasattr(source, "list_tables"):
@@ -77,13 +77,10 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
     problems = validate_lazily(tables, labels, spec)
     if problems:
         raise ValidationError(problems)
-    periods = style_periods(tables["leaders"].to_pandas(),
-                            tables["style_changes"].to_pandas() if "style_changes" in tables
-                            else None)
+    periods = style_periods(fetch(tables["leaders"]),
+                            fetch(tables["style_changes"]) if "style_changes" in tables else None)
     engine = Engine(con, dict(tables))
-    from salesnb.engine import _put
-
-    engine.tables["style_periods"] = _put(con, "salesnb_style_periods", periods)
+    engine.tables["style_periods"] = put_table(con, "salesnb_style_periods", periods)
     return engine
 
 
