@@ -139,12 +139,10 @@ HAND_SQL_WON_FIRST = HAND_SQL.replace(
 def run_tool(tool: str, folder: Path):
     """Compute CAC by team x tactic x month with one tool; return a pandas frame."""
     if tool in ("salesnb", "salesnb_validated"):
-        import ibis
-
         import salesnb
-        from salesnb.engine import Engine
+        from salesnb.engine import Engine, default_connection
 
-        con = ibis.duckdb.connect()
+        con = default_connection()
         if tool == "salesnb_validated":
             engine = salesnb.scan(folder, con=con)
         else:  # the tables as they are, trusted: the metric computation alone

@@ -20,21 +20,24 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from salesnb.engine import fetch
+from salesnb.engine import as_engine, fetch
 from salesnb.errors import SalesnbError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from salesnb.dataset import Dataset
     from salesnb.engine import Engine
 
 MODELS = ("first", "last", "linear", "time_decay", "position")
 
 
-def credits(engine: Engine, model: str = "linear", half_life_days: float = 7.0) -> ir.Table:
+def credits(data: Engine | Dataset, model: str = "linear", half_life_days: float = 7.0
+            ) -> ir.Table:
     """Per new-customer deal and tactic: the customer credit under ``model`` (Ibis table)."""
     import ibis
 
+    engine = as_engine(data)
     from salesnb.panel import new_customer_deals
 
     if model not in MODELS:
@@ -91,13 +94,14 @@ def _weight(t: ir.Table, model: str, half_life_days: float):
         else_=middle)
 
 
-def attributed_cac(engine: Engine, model: str = "linear", by: Sequence[str] = ("tactic",),
-                   half_life_days: float = 7.0) -> pd.DataFrame:
+def attributed_cac(data: Engine | Dataset, model: str = "linear",
+                   by: Sequence[str] = ("tactic",), half_life_days: float = 7.0) -> pd.DataFrame:
     """Spend / attributed new customers per tactic (optionally per period) under ``model``."""
     allowed = {"tactic", "period"}
     if not set(by) <= allowed:
         raise SalesnbError(f"attributed CAC groups by {sorted(allowed)} only")
     keys = list(by)
+    engine = as_engine(data)
     credit = credits(engine, model, half_life_days)
     credited = credit.group_by(keys).aggregate(attributed_customers=credit.credit.sum())
     spend = engine["spend"]

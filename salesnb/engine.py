@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
     from salesnb.dataset import Dataset
 
+DUCKDB_MEMORY_LIMIT = "1GB"
+"""Memory cap of salesnb's own DuckDB connections: larger work spills to a temporary folder.
+Measured on 50M deals (benchmarks/README.md) to keep the whole process under 1.5 GB."""
+
 OPEN_START = pd.Timestamp("1900-01-01")
 OPEN_END = pd.Timestamp("2200-01-01")
 
@@ -39,9 +43,8 @@ class Engine:
         travel as Parquet files (pandas' string missing values would otherwise
         arrive as the text "NaN").
         """
-        import ibis
 
-        con = con if con is not None else ibis.duckdb.connect()
+        con = con if con is not None else default_connection()
         frames = dict(dataset.tables)
         frames["style_periods"] = style_periods(frames["leaders"], frames.get("style_changes"))
         tables = {name: put_table(con, f"{prefix}{name}", frame) for name, frame in frames.items()}
@@ -57,6 +60,24 @@ class Engine:
     def backend(self) -> str:
         """The backend's name: ``duckdb``, ``postgres``, ``pyspark``..."""
         return self.con.name
+
+
+def default_connection(memory_limit: str = DUCKDB_MEMORY_LIMIT):
+    """A new in-process DuckDB connection with salesnb's memory cap (spills beyond it)."""
+    import ibis
+
+    return ibis.duckdb.connect(memory_limit=memory_limit)
+
+
+def as_engine(data: Engine | Dataset) -> Engine:
+    """Accept an Engine, or a Dataset (put into an in-memory DuckDB once, then reused)."""
+    if isinstance(data, Engine):
+        return data
+    cached = getattr(data, "_engine", None)
+    if cached is None:
+        cached = Engine.from_dataset(data)
+        object.__setattr__(data, "_engine", cached)
+    return cached
 
 
 def fetch(expr: ir.Table) -> pd.DataFrame:

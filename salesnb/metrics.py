@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from salesnb.engine import fetch
+from salesnb.engine import as_engine, fetch
 from salesnb.errors import SalesnbError
 
 if TYPE_CHECKING:
@@ -45,19 +45,6 @@ PERIOD_GRAINS = {"month": "M", "quarter": "Q", "year": "Y"}
 CELL_DIMENSIONS = {"team_id", "tactic", "programme", "strategy"}
 DIMENSIONS = ("tactic", "programme", "strategy", "team_id", "leader_id", "region", "segment",
               "industry", "decision_style", "involvement", "title", "recognition")
-
-
-def as_engine(data: Engine | Dataset) -> Engine:
-    """Accept an Engine, or a Dataset (put into an in-memory DuckDB, cached on the dataset)."""
-    from salesnb.engine import Engine
-
-    if isinstance(data, Engine):
-        return data
-    cached = getattr(data, "_engine", None)
-    if cached is None:
-        cached = Engine.from_dataset(data)
-        object.__setattr__(data, "_engine", cached)
-    return cached
 
 
 def panel(data: Engine | Dataset) -> pd.DataFrame:

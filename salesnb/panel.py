@@ -128,7 +128,7 @@ def _people_cost_by_team_month(engine: Engine, months: ir.Table) -> ir.Table:
     pairs = pairs.filter(days > 0)
     cost = ibis.coalesce(pairs.annual_cost, 0.0) / 12.0
     return pairs.group_by(["team_id", "period"]).aggregate(
-        team_people_cost=(cost * share.nullif(0)).sum())
+        team_people_cost=(cost * share).sum())
 
 
 def _allocate_people_cost(engine: Engine, cells: ir.Table) -> ir.Table:

@@ -17,23 +17,25 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from salesnb.engine import fetch
+from salesnb.engine import as_engine, fetch
 from salesnb.errors import SalesnbError
 from salesnb.panel import as_count
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from salesnb.dataset import Dataset
     from salesnb.engine import Engine
 
 PEOPLE_DIMENSIONS = ("team_id", "leader_id", "region", "segment", "decision_style",
                      "involvement", "recognition")
 
 
-def rep_months(engine: Engine) -> ir.Table:
+def rep_months(data: Engine | Dataset) -> ir.Table:
     """One row per rep and month employed, with team, leader and style of that month."""
     import ibis
 
+    engine = as_engine(data)
     if "reps" not in engine:
         raise SalesnbError("people metrics need the reps table; map it in the mapping file")
     spend, reps = engine["spend"], engine["reps"]
@@ -71,12 +73,12 @@ def _present(table: ir.Table, columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c in table.columns]
 
 
-def attrition(engine: Engine, by: Sequence[str] = ("decision_style",)) -> pd.DataFrame:
+def attrition(data: Engine | Dataset, by: Sequence[str] = ("decision_style",)) -> pd.DataFrame:
     """Headcount, exits, annualised attrition rate and median tenure per group."""
     unknown = [d for d in by if d not in PEOPLE_DIMENSIONS]
     if unknown:
         raise SalesnbError(f"cannot group people by {unknown}; use {list(PEOPLE_DIMENSIONS)}")
-    grid = rep_months(engine)
+    grid = rep_months(data)
     keys = list(by)
     per_group = grid.group_by(keys).aggregate(
         rep_months=grid.count(), exits=grid.exited.sum(), months=grid.period.nunique())

@@ -15,9 +15,11 @@ number strings) are refused with a clear error: convert such files with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from salesnb.engine import fetch
 from salesnb.errors import MappingError, Problem, SourceError, ValidationError
 from salesnb.mapping import ColumnSpec, Mapping, TableSpec, read_mapping
 from salesnb.schema import CORE_TABLES, LEADER_ROLE, TABLES, TACTIC_FIELDS, Field
@@ -49,9 +51,7 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
     MappingError, SourceError, ValidationError
         As :func:`salesnb.load`; validation problems carry example keys.
     """
-    import ibis
-
-    from salesnb.engine import Engine, fetch, put_table, style_periods
+    from salesnb.engine import Engine, default_connection, put_table, style_periods
 
     folder = None
     if hasattr(source, "list_tables"):
@@ -61,7 +61,7 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
         if not folder.is_dir():
             raise SourceError(f"scan needs a folder of Parquet/CSV files or an Ibis connection; "
                               f"{source} is neither.\n    hint: use salesnb.load for single files.")
-        con = con if con is not None else ibis.duckdb.connect()
+        con = con if con is not None else default_connection()
     spec = mapping if isinstance(mapping, Mapping) else read_mapping(
         mapping or (folder / "mapping.yml" if folder else None))
     missing = [t for t in CORE_TABLES if t not in spec.tables]
@@ -181,58 +181,104 @@ def _read(raw: ir.Table, spec: ColumnSpec, field: Field):
 
 def validate_lazily(tables: dict[str, ir.Table], labels: dict[str, str],
                     mapping: Mapping) -> list[Problem]:
-    """Every check of :mod:`salesnb.validation`, as aggregate queries in the engine."""
+    """Every check of :mod:`salesnb.validation`, as aggregate queries in the engine.
+
+    The row checks of one table (required, allowed values, ranges, dates, tactic
+    vocabulary) share one scan; keys and references take one query each.
+    """
     problems: list[Problem] = []
     for name, table in tables.items():
-        schema = TABLES[name]
-        present = [f for f in schema.fields if f.name in table.columns]
-        for field in present:
-            problems += _field_problems(table, name, labels[name], mapping, field)
-        problems += _key_problems(table, name, labels[name], schema.key)
-    problems += _vocabulary(tables, labels, mapping)
+        checks = _row_checks(table, name, mapping)
+        problems += _run_row_checks(table, name, labels[name], checks)
+        problems += _key_problems(table, name, labels[name], TABLES[name].key)
     problems += _references(tables, labels)
     return problems
 
 
-def _problem_if(bad: ir.Table, table: str, label: str, column: str, message: str,
-                shown: str, hint: str = "") -> list[Problem]:
-    count = int(bad.count().to_pyarrow().as_py())
-    if count == 0:
-        return []
-    values = bad.select(shown).limit(EXAMPLES).to_pyarrow().column(0).to_pylist()
-    examples = tuple(str(v) for v in values)
-    return [Problem(table, f"{message} ({count:,} rows)", source=label, column=column,
-                    examples=examples, hint=hint)]
+@dataclass
+class _RowCheck:
+    """Rows where ``failing`` holds are a problem; ``shown`` gives the example values."""
+
+    failing: ir.BooleanValue
+    message: str
+    column: str
+    shown: str
+    hint: str = ""
 
 
-def _field_problems(table, name, label, mapping, field: Field) -> list[Problem]:
+def _row_checks(table: ir.Table, name: str, mapping: Mapping) -> list[_RowCheck]:
+    checks = []
+    for field in TABLES[name].fields:
+        if field.name in table.columns:
+            checks += _field_checks(table, name, mapping, field)
+    if mapping.tactics is not None and (name, "tactic") in TACTIC_FIELDS:
+        checks.append(_RowCheck(~table.tactic.isin(list(mapping.tactics)),
+                                f"unknown tactic; vocabulary {list(mapping.tactics)}",
+                                _source_column(mapping, name, "tactic"), "tactic",
+                                "map the spelling with 'values:' on this column"))
+    return checks
+
+
+def _source_column(mapping: Mapping, table: str, field_name: str) -> str:
+    spec = mapping.tables[table].columns.get(field_name)
+    return spec.column if spec is not None and spec.column else field_name
+
+
+def _field_checks(table, name, mapping, field: Field) -> list[_RowCheck]:
     import ibis
 
-    column = table[field.name]
-    out = []
-    source_column = mapping.tables[name].columns.get(field.name)
-    shown = source_column.column if source_column and source_column.column else field.name
-    key = TABLES[name].key[0]
+    column, label = table[field.name], _source_column(mapping, name, field.name)
+    checks = []
     if field.required:
-        out += _problem_if(table.filter(column.isnull()), name, label, shown,
-                           "is required but empty or unreadable", key,
-                           "fill or fix the value; check the format options of this column")
+        checks.append(_RowCheck(column.isnull(), "is required but empty or unreadable", label,
+                                TABLES[name].key[0],
+                                "fill or fix the value; check the format options of this column"))
     if field.allowed:
-        out += _problem_if(table.filter(column.notnull() & ~column.isin(list(field.allowed))),
-                           name, label, shown, f"value not allowed; allowed: {list(field.allowed)}",
-                           field.name, "translate source values with 'values:' in the mapping")
+        checks.append(_RowCheck(column.notnull() & ~column.isin(list(field.allowed)),
+                                f"value not allowed; allowed: {list(field.allowed)}", label,
+                                field.name, "translate source values with 'values:'"))
     if field.min is not None:
-        out += _problem_if(table.filter(column < field.min), name, label, shown,
-                           f"must be >= {field.min:g}", field.name)
+        checks.append(_RowCheck(column < field.min, f"must be >= {field.min:g}", label,
+                                field.name))
     if field.max is not None:
-        out += _problem_if(table.filter(column > field.max), name, label, shown,
-                           f"must be <= {field.max:g}", field.name)
+        checks.append(_RowCheck(column > field.max, f"must be <= {field.max:g}", label,
+                                field.name))
     if field.kind in ("date", "month"):
         first, last = (ibis.timestamp(f"{d} 00:00:00") for d in mapping.date_range)
-        out += _problem_if(table.filter((column < first) | (column > last)), name, label, shown,
-                           f"date outside {mapping.date_range[0]} to {mapping.date_range[1]}",
-                           field.name)
-    return out
+        checks.append(_RowCheck((column < first) | (column > last),
+                                f"date outside {mapping.date_range[0]} to "
+                                f"{mapping.date_range[1]}", label, field.name))
+    return checks
+
+
+def _run_row_checks(table: ir.Table, name: str, label: str,
+                    checks: list[_RowCheck]) -> list[Problem]:
+    from salesnb.panel import as_count
+
+    if not checks:
+        return []
+    counts = fetch(table.aggregate(**{f"check_{i}": as_count(check.failing).sum()
+                                      for i, check in enumerate(checks)})).iloc[0]
+    problems = []
+    for i, check in enumerate(checks):
+        failing = int(counts[f"check_{i}"] or 0)
+        if failing:
+            problems.append(_problem(table.filter(check.failing), failing, name, label,
+                                     check.column, check.message, check.shown, check.hint))
+    return problems
+
+
+def _problem(bad: ir.Table, count: int, table: str, label: str, column: str, message: str,
+             shown: str, hint: str = "") -> Problem:
+    values = fetch(bad.select(shown).limit(EXAMPLES))[shown].tolist()
+    return Problem(table, f"{message} ({count:,} rows)", source=label, column=column,
+                   examples=tuple(str(v) for v in values), hint=hint)
+
+
+def _problem_if(bad: ir.Table, table: str, label: str, column: str, message: str,
+                shown: str, hint: str = "") -> list[Problem]:
+    count = int(fetch(bad.aggregate(n=bad.count()))["n"].iloc[0])
+    return [_problem(bad, count, table, label, column, message, shown, hint)] if count else []
 
 
 def _key_problems(table, name, label, key) -> list[Problem]:
@@ -240,19 +286,6 @@ def _key_problems(table, name, label, key) -> list[Problem]:
     repeated = counts.filter(counts.n > 1)
     return _problem_if(repeated, name, label, ", ".join(key), "the key is repeated", key[0],
                        "keep one row per key")
-
-
-def _vocabulary(tables, labels, mapping: Mapping) -> list[Problem]:
-    if mapping.tactics is None:
-        return []
-    out = []
-    for name, column in TACTIC_FIELDS:
-        if name in tables:
-            table = tables[name]
-            bad = table.filter(~table[column].isin(list(mapping.tactics)))
-            out += _problem_if(bad, name, labels[name], column,
-                               f"unknown tactic; vocabulary {list(mapping.tactics)}", column)
-    return out
 
 
 def _references(tables, labels) -> list[Problem]:
