@@ -91,14 +91,28 @@ def attrition(data: Engine | Dataset, by: Sequence[str] = ("decision_style",)) -
     return frame[columns].sort_values(keys).reset_index(drop=True)
 
 
-def _tenure(grid: ir.Table, keys: list[str]) -> pd.DataFrame:
+def rep_last_months(data: Engine | Dataset) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+    """One row per rep with the team, leader and style of their last month; the data's window.
+
+    Returns the frame, the first day of the data and the day after its last month.
+    The input of the attrition hazard model (:func:`salesnb.models.attrition_hazards`).
+    """
+    return _last_months(rep_months(data))
+
+
+def _last_months(grid: ir.Table) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
     import ibis
 
     last = ibis.window(group_by=grid.rep_id, order_by=ibis.desc(grid.period))
     final = grid.mutate(rank=ibis.row_number().over(last)).filter(lambda t: t["rank"] == 0)
-    data_end = grid.period.max() + ibis.interval(months=1)
-    rows = fetch(final.select(*keys, "hire_date", "exit_date"))
-    end = fetch(grid.aggregate(end=data_end))["end"].iloc[0]
-    rows["tenure"] = (rows["exit_date"].fillna(pd.Timestamp(end)) - rows["hire_date"]).dt.days
+    window = fetch(grid.aggregate(start=grid.period.min(),
+                                  end=grid.period.max() + ibis.interval(months=1))).iloc[0]
+    rows = fetch(final.drop("rank", "period", "exited"))
+    return rows, pd.Timestamp(window["start"]), pd.Timestamp(window["end"])
+
+
+def _tenure(grid: ir.Table, keys: list[str]) -> pd.DataFrame:
+    rows, _, end = _last_months(grid)
+    rows["tenure"] = (rows["exit_date"].fillna(end) - rows["hire_date"]).dt.days
     return rows.groupby(keys, dropna=False)["tenure"].median().rename(
         "median_tenure_days").reset_index()

@@ -1,0 +1,370 @@
+"""Statistics: what tactics and leadership style do to cost per customer, with intervals.
+
+The drivers model is a count model on the team x tactic x month panel::
+
+    new_customers ~ tactic * decision_style + involvement + industry_years
+                    + admin_share + region [+ month],  offset log(spend)
+
+negative binomial (NB2, dispersion estimated) with errors clustered by team.
+With log(spend) as offset, exp(-coefficient) is a **CAC multiplier**: x0.85
+means 15% cheaper per customer than the reference level, other things equal.
+``elasticity=True`` estimates the spend exponent instead of fixing it at 1
+(diminishing returns), which keeps the multipliers unbiased when the next
+dollar buys less than the average one.
+
+Every result is a tidy DataFrame (term, estimate, ci_low, ci_high, p, model, n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from salesnb.errors import SalesnbError
+
+REFERENCE = {"decision_style": "consultative", "involvement": "hybrid"}
+YEARS_UNIT, ADMIN_UNIT = 10.0, 0.1
+TIDY_COLUMNS = ["term", "estimate", "ci_low", "ci_high", "p", "model", "n"]
+
+
+@dataclass
+class DriversFit:
+    """A fitted drivers model: the statsmodels result plus what is needed to predict."""
+
+    result: object
+    data: pd.DataFrame
+    formula: str
+    model: str
+    reference_tactic: str
+    elasticity: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return int(self.result.nobs)
+
+    def effects(self, level: float = 0.95) -> pd.DataFrame:
+        """Each term as a CAC multiplier with its interval (tidy)."""
+        params = self.result.params.drop("alpha", errors="ignore")
+        low, high = (self.result.conf_int(alpha=1 - level).loc[params.index, c] for c in (0, 1))
+        frame = pd.DataFrame({
+            "term": [_plain_term(t) for t in params.index],
+            "estimate": np.exp(-params.to_numpy()),
+            "ci_low": np.exp(-high.to_numpy()),
+            "ci_high": np.exp(-low.to_numpy()),
+            "p": self.result.pvalues.loc[params.index].to_numpy(),
+        })
+        frame["model"], frame["n"] = self.model, self.n
+        is_spend = frame["term"] == "log_spend"
+        if is_spend.any():  # the spend exponent is reported as itself, not as a multiplier
+            b = params["log_spend"]
+            lo, hi = low["log_spend"], high["log_spend"]
+            frame.loc[is_spend, ["estimate", "ci_low", "ci_high"]] = [b, lo, hi]
+        return frame[frame["term"] != "Intercept"][TIDY_COLUMNS].reset_index(drop=True)
+
+
+def model_frame(panel: pd.DataFrame) -> pd.DataFrame:
+    """The panel rows a model can use (spend > 0, complete traits), with scaled traits.
+
+    Rows with missing values are dropped *before* fitting, so cluster ids stay
+    aligned with the rows statsmodels keeps.
+    """
+    needed = ["new_customers", "spend", "tactic", "decision_style", "involvement", "team_id"]
+    frame = panel[panel["spend"] > 0].dropna(subset=needed).copy()
+    frame["log_spend"] = np.log(frame["spend"])
+    for column, centre, unit, name in (("industry_years", 10.0, YEARS_UNIT, "years10"),
+                                       ("admin_share", 0.3, ADMIN_UNIT, "admin10")):
+        if column in frame and frame[column].notna().all():
+            frame[name] = (frame[column].astype(float) - centre) / unit
+    if "region" in frame:
+        frame["region"] = frame["region"].fillna("unknown")
+    frame["month"] = frame["period"].dt.strftime("%Y-%m")
+    return frame.reset_index(drop=True)
+
+
+def fit_drivers(panel: pd.DataFrame, model: str = "negbin", elasticity: bool = False,
+                month_effects: bool = False, reference_tactic: str | None = None) -> DriversFit:
+    """Fit the drivers model on the analysis panel (see :func:`salesnb.metrics.panel`).
+
+    Parameters
+    ----------
+    model : ``"negbin"`` (default; overdispersed counts) or ``"poisson"`` (robust errors).
+    elasticity : estimate the spend exponent instead of fixing it at 1.
+    month_effects : add one effect per month (seasonality, shocks).
+    reference_tactic : the tactic others are compared with (default: the cheapest).
+    """
+    import statsmodels.formula.api as smf
+
+    frame = model_frame(panel)
+    if frame["team_id"].nunique() < 2:
+        raise SalesnbError("the drivers model needs at least two teams with spend")
+    reference_tactic = reference_tactic or _cheapest_tactic(frame)
+    formula = _formula(frame, reference_tactic, elasticity, month_effects)
+    groups = pd.factorize(frame["team_id"])[0]
+    offset = None if elasticity else frame["log_spend"]
+    fitter = {"negbin": smf.negativebinomial, "poisson": smf.poisson}.get(model)
+    if fitter is None:
+        raise SalesnbError(f"model must be 'negbin' or 'poisson', not {model!r}")
+    notes = []
+    with _captured_warnings(notes):
+        result = fitter(formula, frame, offset=offset).fit(
+            cov_type="cluster", cov_kwds={"groups": groups}, disp=0, maxiter=300)
+    if not result.mle_retvals.get("converged", True):
+        notes.append("the optimiser did not converge: treat the estimates with caution")
+    return DriversFit(result, frame, formula, model, reference_tactic, elasticity, notes)
+
+
+def _cheapest_tactic(frame: pd.DataFrame) -> str:
+    sums = frame.groupby("tactic")[["spend", "new_customers"]].sum()
+    return (sums["spend"] / sums["new_customers"].replace(0, np.nan)).idxmin()
+
+
+def _formula(frame: pd.DataFrame, reference_tactic: str, elasticity: bool,
+             month_effects: bool) -> str:
+    terms = [f"C(tactic, Treatment({reference_tactic!r}))"
+             f" * C(decision_style, Treatment({REFERENCE['decision_style']!r}))",
+             f"C(involvement, Treatment({REFERENCE['involvement']!r}))"]
+    terms += [name for name in ("years10", "admin10") if name in frame]
+    if "region" in frame and frame["region"].nunique() > 1:
+        terms.append("C(region)")
+    if month_effects:
+        terms.append("C(month)")
+    if elasticity:
+        terms.append("log_spend")
+    return "new_customers ~ " + " + ".join(terms)
+
+
+class _captured_warnings:
+    """Collect statsmodels warnings (convergence, boundary) as notes instead of losing them."""
+
+    def __init__(self, notes: list[str]):
+        self.notes = notes
+
+    def __enter__(self):
+        import warnings
+
+        self._catcher = warnings.catch_warnings(record=True)
+        self._caught = self._catcher.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self._catcher.__exit__(*exc)
+        for warning in self._caught:
+            text = str(warning.message).splitlines()[0]
+            if text not in self.notes:
+                self.notes.append(text)
+        return False
+
+
+def _plain_term(term: str) -> str:
+    """``C(tactic, Treatment('referrals'))[T.events]`` -> ``tactic=events``."""
+    import re
+
+    parts = []
+    for piece in term.split(":"):
+        match = re.match(r"C\((\w+)(?:,[^)]*\))?\)\[T\.(.+)\]", piece)
+        parts.append(f"{match.group(1)}={match.group(2)}" if match else piece)
+    return ":".join(parts)
+
+
+def adjust_pvalues(p: Sequence[float], method: str = "holm") -> np.ndarray:
+    """Holm or Benjamini-Hochberg adjusted p-values; missing p-values stay missing.
+
+    statsmodels' ``multipletests`` returns all-NaN when any input is NaN, so the
+    adjustment runs on the present values only (the family is what was tested).
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    if method not in ("holm", "fdr_bh"):
+        raise SalesnbError("method must be 'holm' or 'fdr_bh'")
+    values = np.asarray(p, dtype=float)
+    out = np.full(values.shape, np.nan)
+    present = ~np.isnan(values)
+    if present.any():
+        out[present] = multipletests(values[present], method=method)[1]
+    return out
+
+
+def cac_grid(fit: DriversFit, level: float = 0.95, spend: float | None = None) -> pd.DataFrame:
+    """Predicted CAC for every tactic under every decision style and involvement, with intervals.
+
+    Other variables are held at typical values (traits at their mean, region at
+    the reference). With the offset model CAC does not depend on the spend level;
+    with ``elasticity`` it is evaluated at ``spend`` (default: median cell spend).
+    """
+    from scipy import stats
+
+    frame = fit.data
+    spend = float(spend or frame["spend"].median())
+    rows = pd.MultiIndex.from_product(
+        [sorted(frame["tactic"].unique()), sorted(frame["decision_style"].unique()),
+         sorted(frame["involvement"].unique())],
+        names=["tactic", "decision_style", "involvement"]).to_frame(index=False)
+    typical = _typical_values(frame, rows, spend)
+    design = _design(fit, typical)
+    params = fit.result.params.drop("alpha", errors="ignore")
+    cov = fit.result.cov_params().loc[params.index, params.index].to_numpy()
+    xb = design @ params.to_numpy()
+    se = np.sqrt(np.einsum("ij,jk,ik->i", design, cov, design))
+    z = stats.norm.ppf(0.5 + level / 2)
+    log_spend = np.log(spend)
+    # customers per unit of spend: exp(xb) (offset model) or exp(xb) * spend^b / spend
+    log_cac = (log_spend - xb) if fit.elasticity else -xb
+    rows["cac"] = np.exp(log_cac)
+    rows["ci_low"] = np.exp(log_cac - z * se)
+    rows["ci_high"] = np.exp(log_cac + z * se)
+    rows["se_log"] = se
+    cells = frame.groupby(["tactic", "decision_style", "involvement"]).size()
+    rows["cells"] = [int(cells.get(tuple(r), 0)) for r in rows[["tactic", "decision_style",
+                                                                 "involvement"]].to_numpy()]
+    rows["model"], rows["n"] = fit.model, fit.n
+    return rows
+
+
+def _typical_values(frame: pd.DataFrame, rows: pd.DataFrame, spend: float) -> pd.DataFrame:
+    typical = rows.copy()
+    for name in ("years10", "admin10"):
+        if name in frame:
+            typical[name] = frame[name].mean()
+    if "region" in frame:
+        typical["region"] = sorted(frame["region"].unique())[0]
+    typical["month"] = sorted(frame["month"].unique())[0]
+    typical["log_spend"] = np.log(spend)
+    typical["new_customers"] = 0
+    return typical
+
+
+def _design(fit: DriversFit, rows: pd.DataFrame) -> np.ndarray:
+    from patsy import build_design_matrices
+
+    design_info = fit.result.model.data.model_spec  # a patsy DesignInfo
+    return np.asarray(build_design_matrices([design_info], rows)[0])
+
+
+def style_contrasts(grid: pd.DataFrame, fit: DriversFit, method: str = "holm",
+                    involvement: str = REFERENCE["involvement"]) -> pd.DataFrame:
+    """Pairwise CAC ratios between decision styles within each tactic, multiplicity-adjusted."""
+    from scipy import stats
+
+    params = fit.result.params.drop("alpha", errors="ignore")
+    cov = fit.result.cov_params().loc[params.index, params.index].to_numpy()
+    sub = grid[grid["involvement"] == involvement].reset_index(drop=True)
+    design = _design(fit, _typical_values(fit.data, sub[["tactic", "decision_style",
+                                                           "involvement"]],
+                                          float(fit.data["spend"].median())))
+    rows = []
+    for tactic, idx in sub.groupby("tactic").groups.items():
+        idx = list(idx)
+        for i, a in enumerate(idx):
+            for b in idx[i + 1:]:
+                diff = design[b] - design[a]  # log CAC(a) - log CAC(b) = xb_b - xb_a
+                est = diff @ params.to_numpy()
+                se = float(np.sqrt(diff @ cov @ diff))
+                p = 2 * stats.norm.sf(abs(est / se)) if se > 0 else np.nan
+                rows.append({"tactic": tactic, "style": sub.at[a, "decision_style"],
+                             "versus": sub.at[b, "decision_style"], "log_ratio": est,
+                             "se": se, "p": p})
+    frame = pd.DataFrame(rows)
+    z = stats.norm.ppf(0.975)
+    frame["ratio"] = np.exp(frame["log_ratio"])
+    frame["ci_low"] = np.exp(frame["log_ratio"] - z * frame["se"])
+    frame["ci_high"] = np.exp(frame["log_ratio"] + z * frame["se"])
+    frame["p_adjusted"] = adjust_pvalues(frame["p"], method)
+    frame["method"] = method
+    return frame
+
+
+def attrition_hazards(reps_last_month: pd.DataFrame, data_start: pd.Timestamp,
+                      data_end: pd.Timestamp) -> pd.DataFrame:
+    """Cox model of rep exits by decision style, involvement and recognition (hazard ratios).
+
+    ``reps_last_month``: one row per rep with ``hire_date``, ``exit_date`` and the
+    leader's style in the rep's last month (:func:`salesnb.people.rep_last_months`).
+    Time is days since hire; reps hired before the data start enter the risk set
+    at the data start (left truncation), so long-serving survivors do not dilute
+    the hazard.
+    """
+    import statsmodels.formula.api as smf
+
+    frame = reps_last_month.copy()
+    frame["days"] = (frame["exit_date"].fillna(data_end) - frame["hire_date"]).dt.days.clip(
+        lower=1)
+    entry = (frame["hire_date"].clip(lower=data_start) - frame["hire_date"]).dt.days
+    frame["entry"] = entry.clip(upper=frame["days"] - 1).clip(lower=0)
+    frame["left"] = frame["exit_date"].notna().astype(int)
+    terms = [f"C(decision_style, Treatment({REFERENCE['decision_style']!r}))",
+             f"C(involvement, Treatment({REFERENCE['involvement']!r}))"]
+    if "recognition" in frame and frame["recognition"].notna().all():
+        frame["recognition"] = frame["recognition"].astype(int)
+        terms.append("recognition")
+    result = smf.phreg("days ~ " + " + ".join(terms), frame, status=frame["left"],
+                       entry=frame["entry"]).fit()
+    ci = np.asarray(result.conf_int())
+    names = result.model.exog_names
+    out = pd.DataFrame({"term": [_plain_term(n) for n in names],
+                        "estimate": np.exp(result.params), "ci_low": np.exp(ci[:, 0]),
+                        "ci_high": np.exp(ci[:, 1]), "p": result.pvalues})
+    out["model"], out["n"] = "cox (hazard ratio)", len(frame)
+    return out[TIDY_COLUMNS]
+
+
+def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,
+                    references: dict[str, str] | None = None,
+                    subject: str = "cost per customer") -> str:
+    """One plain-English sentence about a CAC multiplier, never overstating.
+
+    An interval that includes 1 is reported as "no clear difference" with its range.
+    """
+    label = _label(term, references or {})
+    if ci_low <= 1 <= ci_high:
+        return (f"{label}: no clear difference in {subject} (95% CI from "
+                f"{_change(ci_low)} to {_change(ci_high)}).")
+    direction = "lower" if estimate < 1 else "higher"
+    size = abs(1 - estimate) * 100
+    bounds = sorted(abs(1 - b) * 100 for b in (ci_low, ci_high))
+    return (f"{label}: {size:.0f}% {direction} {subject} "
+            f"(95% CI {bounds[0]:.0f}-{bounds[1]:.0f}%).")
+
+
+def findings(fit: DriversFit, level: float = 0.95) -> pd.DataFrame:
+    """The effects table with one plain sentence per effect (column ``finding``)."""
+    effects = fit.effects(level)
+    references = {"tactic": fit.reference_tactic, **REFERENCE,
+                  "region": sorted(fit.data["region"].unique())[0] if "region" in fit.data
+                  else ""}
+    effects = effects[effects["term"] != "log_spend"].copy()
+    effects["finding"] = [describe_effect(r.term, r.estimate, r.ci_low, r.ci_high, references)
+                          for r in effects.itertuples()]
+    return effects
+
+
+def _change(multiplier: float) -> str:
+    pct = (multiplier - 1) * 100
+    return f"{abs(pct):.0f}% {'lower' if pct < 0 else 'higher'}"
+
+
+def _label(term: str, references: dict[str, str]) -> str:
+    def words(text: str) -> str:
+        return text.replace("_", " ")
+
+    parts = dict(part.partition("=")[::2] for part in term.split(":"))
+    if len(parts) == 2 and {"tactic", "decision_style"} <= set(parts):
+        return (f"{words(parts['tactic']).capitalize()} under {words(parts['decision_style'])} "
+                "leaders, beyond the tactic and style effects")
+    name, value = next(iter(parts.items()))
+    if name == "tactic":
+        return f"{words(value).capitalize()} vs {words(references.get('tactic', 'reference'))}"
+    if name in ("decision_style", "involvement"):
+        return (f"Teams under {words(value)} leaders (vs "
+                f"{words(references.get(name, 'reference'))})")
+    if name == "region":
+        return f"Region {value} (vs {references.get('region', 'reference')})"
+    if name == "years10":
+        return "Each 10 more years of leader industry experience"
+    if name == "admin10":
+        return "Each 10 more points of leader time on admin"
+    return term
