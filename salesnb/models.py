@@ -368,3 +368,226 @@ def _label(term: str, references: dict[str, str]) -> str:
     if name == "admin10":
         return "Each 10 more points of leader time on admin"
     return term
+
+
+def fit_log_cac(panel: pd.DataFrame, mixed: bool = False) -> DriversFit:
+    """Alternative: OLS of log CAC per cell (team-clustered), or MixedLM with team intercepts.
+
+    Only cells with at least one new customer have a CAC, so this drops the
+    zero-customer cells the count model keeps: it leans towards cheaper cells
+    when customers are few. Use it as a cross-check, not as the main model.
+    """
+    import statsmodels.formula.api as smf
+
+    frame = model_frame(panel)
+    frame = frame[frame["new_customers"] > 0].reset_index(drop=True)
+    frame["log_cac"] = np.log(frame["spend"] / frame["new_customers"])
+    reference_tactic = _cheapest_tactic(frame)
+    formula = _formula(frame, reference_tactic, elasticity=False, month_effects=False).replace(
+        "new_customers ~", "log_cac ~")
+    notes = [f"{(panel['spend'] > 0).sum() - len(frame)} cells without a new customer left out"]
+    with _captured_warnings(notes):
+        if mixed:
+            result = smf.mixedlm(formula, frame, groups=frame["team_id"]).fit(reml=True)
+        else:
+            groups = pd.factorize(frame["team_id"])[0]
+            result = smf.ols(formula, frame).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    model = "mixedlm (team intercepts)" if mixed else "ols log-CAC"
+    return _LogCacFit(result, frame, formula, model, reference_tactic, False, notes)
+
+
+class _LogCacFit(DriversFit):
+    """log-CAC models: the coefficient *is* log of the multiplier (no sign flip)."""
+
+    def effects(self, level: float = 0.95) -> pd.DataFrame:
+        names = [n for n in self.result.params.index if n != "Group Var"]
+        params = self.result.params.loc[names]
+        ci = self.result.conf_int(alpha=1 - level).loc[names]
+        frame = pd.DataFrame({"term": [_plain_term(t) for t in names],
+                              "estimate": np.exp(params.to_numpy()),
+                              "ci_low": np.exp(ci[0].to_numpy()),
+                              "ci_high": np.exp(ci[1].to_numpy()),
+                              "p": self.result.pvalues.loc[names].to_numpy()})
+        frame["model"], frame["n"] = self.model, self.n
+        return frame[frame["term"] != "Intercept"][TIDY_COLUMNS].reset_index(drop=True)
+
+
+def overdispersion_test(panel: pd.DataFrame) -> dict[str, float]:
+    """Cameron-Trivedi test of Poisson equidispersion (alpha > 0 means negative binomial).
+
+    Regresses ((y - mu)^2 - y) / mu on mu without intercept, mu from a Poisson fit.
+    """
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    frame = model_frame(panel)
+    formula = _formula(frame, _cheapest_tactic(frame), False, False)
+    mu = smf.poisson(formula, frame, offset=frame["log_spend"]).fit(disp=0).predict(
+        offset=frame["log_spend"])
+    y = frame["new_customers"]
+    aux = sm.OLS(((y - mu) ** 2 - y) / mu, mu).fit()
+    return {"alpha": float(aux.params.iloc[0]), "t": float(aux.tvalues.iloc[0]),
+            "p": float(aux.pvalues.iloc[0]) / 2 if aux.params.iloc[0] > 0 else 1.0}
+
+
+def minimum_detectable_effect(fit: DriversFit, power: float = 0.8,
+                              level: float = 0.95) -> pd.DataFrame:
+    """Per term, the smallest CAC change the data at hand would detect with ``power``.
+
+    MDE = exp((z_(1-a/2) + z_power) x standard error), as a percentage change.
+    """
+    from scipy import stats
+
+    se = fit.result.bse.drop(["alpha", "Intercept", "Group Var"], errors="ignore")
+    multiplier = np.exp((stats.norm.ppf(0.5 + level / 2) + stats.norm.ppf(power)) * se)
+    return pd.DataFrame({"term": [_plain_term(t) for t in se.index],
+                         "mde_percent": (multiplier.to_numpy() - 1) * 100,
+                         "power": power, "model": fit.model})
+
+
+def style_change_effects(panel: pd.DataFrame, window: int = 6) -> dict[str, pd.DataFrame]:
+    """Style changes as natural experiments: within-team effect of the style and a pre-trend check.
+
+    Count model with team, month and tactic fixed effects (log spend offset): a
+    style's effect is identified only by teams whose leader changed style,
+    compared with the same months in teams that did not (difference in
+    differences). The event study adds months-to-change dummies (-window..window,
+    the month before the change as reference); their pre-change coefficients
+    should be jointly zero (the ``pretrend`` row).
+    """
+    import statsmodels.formula.api as smf
+
+    frame = model_frame(panel)
+    changed = frame.groupby("team_id")["decision_style"].nunique() > 1
+    if not changed.any():
+        raise SalesnbError("no team's leader changed decision style: nothing to compare")
+    groups = pd.factorize(frame["team_id"])[0]
+    base = ("new_customers ~ C(team_id) + C(month) + C(tactic) + "
+            f"C(decision_style, Treatment({REFERENCE['decision_style']!r}))")
+    did = smf.poisson(base, frame, offset=frame["log_spend"]).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}, disp=0, maxiter=300)
+    did_fit = DriversFit(did, frame, base, "poisson team+month FE (DiD)", "", False)
+    effects = did_fit.effects()
+    effects = effects[effects["term"].str.startswith("decision_style=")].reset_index(drop=True)
+    frame = frame.assign(event=_months_to_change(frame, window))
+    event_formula = base + " + C(event, Treatment('m-1'))"
+    event = smf.poisson(event_formula, frame, offset=frame["log_spend"]).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}, disp=0, maxiter=300)
+    names = [n for n in event.params.index if "C(event" in n]
+    names = [n for n in names if "[T.none]" not in n]  # non-changers: absorbed by team effects
+    event_table = pd.DataFrame({"term": [n.split("[T.")[1].rstrip("]") for n in names],
+                                "estimate": np.exp(-event.params[names].to_numpy()),
+                                "p": event.pvalues[names].to_numpy()})
+    pre = [n for n in names if "[T.m-" in n]
+    wald = event.wald_test(" , ".join(f"{n} = 0" for n in pre), scalar=True) if pre else None
+    pretrend = pd.DataFrame([{"test": "pre-change months jointly zero",
+                              "statistic": float(wald.statistic) if wald else np.nan,
+                              "p": float(wald.pvalue) if wald else np.nan,
+                              "teams_changed": int(changed.sum())}])
+    return {"effects": effects, "event_study": event_table, "pretrend": pretrend}
+
+
+def _months_to_change(frame: pd.DataFrame, window: int) -> pd.Series:
+    """'m-3', 'm+0', ... relative to the team's style change; 'none' if it never changed."""
+    labels = pd.Series("none", index=frame.index)
+    for _team, rows in frame.groupby("team_id"):
+        styles = rows.sort_values("period")[["period", "decision_style"]].drop_duplicates(
+            "period")
+        switch = styles["decision_style"].ne(styles["decision_style"].shift()).cumsum()
+        if switch.max() < 2:
+            continue
+        change = styles.loc[switch == 2, "period"].min()
+        months = ((rows["period"].dt.year - change.year) * 12
+                  + rows["period"].dt.month - change.month).clip(-window, window)
+        labels.loc[rows.index] = [f"m{m:+d}" if m < 0 else f"m+{m}" for m in months]
+    return labels
+
+
+FEW_TEAMS = 30
+THIN_CELL = 12
+
+
+@dataclass
+class ModelSuite:
+    """Every model on one panel: tidy tables, the reasons for the choices, and warnings."""
+
+    tables: dict[str, pd.DataFrame]
+    notes: list[str]
+    seconds: float
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def model_suite(data, month_effects: bool = False) -> ModelSuite:
+    """Run the drivers model, its alternatives, the CAC grid, contrasts, style changes,
+    attrition and diagnostics on a Dataset or Engine; say which model is used and why."""
+    import time
+
+    from salesnb import metrics, people
+    from salesnb.engine import as_engine
+
+    started = time.perf_counter()
+    panel = metrics.panel(data)
+    dispersion = overdispersion_test(panel)
+    kind = "negbin" if dispersion["p"] < 0.05 else "poisson"
+    notes = [f"main model: {'negative binomial' if kind == 'negbin' else 'Poisson'} with team-"
+             f"clustered errors, because the overdispersion test gives alpha = "
+             f"{dispersion['alpha']:.2f} (p = {dispersion['p']:.2g}); log-CAC OLS and MixedLM "
+             "are shown as cross-checks (they leave out cells without a customer)."]
+    main = fit_drivers(panel, model=kind, month_effects=month_effects)
+    notes += [f"{main.model}: {n}" for n in main.notes]
+    notes += _data_warnings(main)
+    grid = cac_grid(main)
+    tables = {"effects": findings(main), "grid": grid,
+              "contrasts": style_contrasts(grid, main),
+              "alternatives": pd.concat([fit_log_cac(panel).effects(),
+                                         fit_log_cac(panel, mixed=True).effects()]),
+              "mde": minimum_detectable_effect(main),
+              "dispersion": pd.DataFrame([dispersion])}
+    changes = _attempt(notes, "style changes", style_change_effects, panel)
+    tables.update({f"style_change_{k}": v for k, v in (changes or {}).items()})
+    if "reps" in as_engine(data):
+        reps, start, end = people.rep_last_months(data)
+        hazards = _attempt(notes, "rep attrition", attrition_hazards, reps, start, end)
+        if hazards is not None:
+            tables["attrition"] = hazards
+    return ModelSuite(tables, notes, time.perf_counter() - started)
+
+
+def _attempt(notes: list[str], what: str, function, *args):
+    """Run an optional analysis; its warnings become notes; if the data cannot support it,
+    say why and go on."""
+    from numpy.linalg import LinAlgError
+
+    caught: list[str] = []
+    try:
+        with _captured_warnings(caught):
+            return function(*args)
+    except (SalesnbError, LinAlgError, ValueError) as exc:
+        reason = "singular design: too few observations for this model" if isinstance(
+            exc, LinAlgError) else str(exc).splitlines()[0]
+        notes.append(f"{what}: not estimated ({reason})")
+        return None
+    finally:
+        notes.extend(f"{what}: {warning}" for warning in caught)
+
+
+def _data_warnings(fit: DriversFit) -> list[str]:
+    """Few teams, unbalanced clusters, thin tactic x style cells: said, not hidden."""
+    frame = fit.data
+    notes = []
+    sizes = frame.groupby("team_id").size()
+    if len(sizes) < FEW_TEAMS:
+        notes.append(f"only {len(sizes)} teams: clustered intervals are too narrow with fewer "
+                     f"than {FEW_TEAMS}; read them as optimistic (wild cluster bootstrap: to do)")
+    if sizes.max() > 5 * sizes.min():
+        notes.append("teams differ a lot in size (largest > 5x smallest): clustered "
+                     "intervals lean on the large teams")
+    cells = frame.groupby(["tactic", "decision_style"]).size()
+    thin = cells[cells < THIN_CELL]
+    if len(thin):
+        listed = ", ".join(f"{t} x {s}" for t, s in thin.index[:5])
+        notes.append(f"too little data to estimate well ({THIN_CELL}+ team-months needed): "
+                     f"{listed}")
+    return notes
