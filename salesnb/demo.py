@@ -86,6 +86,27 @@ class DemoTruth:
     style_changes: list = field(default_factory=list)
 
 
+def planted_effects(truth: dict) -> dict[str, float]:
+    """The planted CAC multipliers of a ``truth.json``, named as the drivers model names terms.
+
+    Tactics are relative to the cheapest tactic; styles to consultative and
+    involvement to hybrid (the references of :func:`salesnb.models.fit_drivers`).
+    """
+    base = truth["base_cac"]
+    reference = min(base, key=base.get)
+    effects = {f"tactic={t}": v / base[reference] for t, v in base.items() if t != reference}
+    effects |= {f"decision_style={s}": v for s, v in
+                truth["decision_style_cac_multiplier"].items() if s != "consultative"}
+    effects |= {f"involvement={s}": v for s, v in
+                truth["involvement_cac_multiplier"].items() if s != "hybrid"}
+    effects["years10"] = truth["industry_years_cac_multiplier_per_10_years"]
+    effects["admin10"] = truth["admin_share_cac_multiplier_per_0_1"]
+    inter = truth["interaction"]
+    effects[f"tactic={inter['tactic']}:decision_style={inter['decision_style']}"] = \
+        inter["cac_multiplier"]
+    return effects
+
+
 def generate(out: str | Path | None = None, seed: int = 42, teams: int = 40, months: int = 24,
              start: str = "2024-01") -> dict[str, pd.DataFrame]:
     """Generate a demo dataset with planted effects.

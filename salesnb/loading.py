@@ -13,7 +13,7 @@ import pandas as pd
 from salesnb.dataset import Dataset, TableProvenance
 from salesnb.errors import DataCleaningWarning, MappingError, Problem, SourceError, ValidationError
 from salesnb.mapping import Mapping, TableSpec, read_mapping
-from salesnb.schema import CORE_TABLES, LEADER_ROLE, TABLES
+from salesnb.schema import LEADER_ROLE, TABLES
 from salesnb.sources import DataLocation, RawTable, SourceProblem
 from salesnb.validation import ROW, LoadedTable, validate_tables
 from salesnb.values import FORMAT_HINTS, constant, convert, is_missing
@@ -50,11 +50,8 @@ def load(source: str | Path, mapping: str | Path | Mapping | None = None) -> Dat
     location = _locate(source)
     try:
         spec = mapping if isinstance(mapping, Mapping) else read_mapping(
-            mapping or _default_mapping(location, source))
-        missing = [t for t in CORE_TABLES if t not in spec.tables]
-        if missing:
-            raise MappingError(f"mapping {spec.name} does not map the core table(s) {missing}."
-                               "\n    hint: spend, deals, teams and leaders are all needed.")
+            mapping or _default_mapping(location))
+        spec.require_core_tables()
         return _load(location, spec)
     finally:
         location.close()
@@ -68,7 +65,7 @@ def _locate(source: str | Path) -> DataLocation:
                           "exports, a .xlsx/.duckdb file or a database URL.") from None
 
 
-def _default_mapping(location: DataLocation, source) -> Path:
+def _default_mapping(location: DataLocation) -> Path:
     if location.folder is None:
         raise MappingError(f"no mapping given for database {location.describe()}.\n"
                            "    hint: pass --mapping FILE (mapping=... in Python).")

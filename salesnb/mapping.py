@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from salesnb.errors import MappingError
-from salesnb.schema import TABLES
+from salesnb.schema import CORE_TABLES, TABLES
 
 NUMBER_STYLES = ("us", "eu")
 TABLE_OPTIONS = {"source", "sheet", "encoding", "delimiter", "query", "where", "columns",
@@ -83,6 +83,13 @@ class Mapping:
     @property
     def name(self) -> str:
         return str(self.path) if self.path else "<mapping>"
+
+    def require_core_tables(self) -> None:
+        """Raise :class:`MappingError` unless spend, deals, teams and leaders are all mapped."""
+        missing = [t for t in CORE_TABLES if t not in self.tables]
+        if missing:
+            raise MappingError(f"mapping {self.name} does not map the core table(s) {missing}."
+                               "\n    hint: spend, deals, teams and leaders are all needed.")
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from salesnb.engine import fetch
 from salesnb.errors import MappingError, Problem, SourceError, ValidationError
 from salesnb.mapping import ColumnSpec, Mapping, TableSpec, read_mapping
-from salesnb.schema import CORE_TABLES, LEADER_ROLE, TABLES, TACTIC_FIELDS, Field
+from salesnb.schema import LEADER_ROLE, TABLES, TACTIC_FIELDS, Field
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -64,9 +64,7 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
         con = con if con is not None else default_connection()
     spec = mapping if isinstance(mapping, Mapping) else read_mapping(
         mapping or (folder / "mapping.yml" if folder else None))
-    missing = [t for t in CORE_TABLES if t not in spec.tables]
-    if missing:
-        raise MappingError(f"mapping {spec.name} does not map the core table(s) {missing}")
+    spec.require_core_tables()
     _refuse_python_only_features(spec)
     raw = {name: _raw_table(con, folder, table) for name, table in spec.tables.items()}
     problems = [p for name, table in raw.items() if isinstance(table, Problem) for p in [table]]

@@ -23,21 +23,6 @@ def exact_fit(large_demo):
     return models.fit_drivers(metrics.panel(data), elasticity=True)
 
 
-def _planted(truth: dict) -> dict[str, float]:
-    base = truth["base_cac"]
-    planted = {f"tactic={t}": v / base["referrals"] for t, v in base.items() if t != "referrals"}
-    planted |= {f"decision_style={s}": v for s, v in
-                truth["decision_style_cac_multiplier"].items() if s != "consultative"}
-    planted |= {f"involvement={s}": v for s, v in
-                truth["involvement_cac_multiplier"].items() if s != "hybrid"}
-    planted["years10"] = truth["industry_years_cac_multiplier_per_10_years"]
-    planted["admin10"] = truth["admin_share_cac_multiplier_per_0_1"]
-    inter = truth["interaction"]
-    planted[f"tactic={inter['tactic']}:decision_style={inter['decision_style']}"] = \
-        inter["cac_multiplier"]
-    return planted
-
-
 def test_planted_effects_are_recovered_within_their_intervals(exact_fit, large_demo):
     """13 planted effects, 95% intervals: a miss or two is chance (P(3+) ~ 3%), more is bias.
 
@@ -47,7 +32,7 @@ def test_planted_effects_are_recovered_within_their_intervals(exact_fit, large_d
     _, truth = large_demo
     effects = exact_fit.effects().set_index("term")
     assert exact_fit.reference_tactic == "referrals"
-    planted = _planted(truth)
+    planted = demo.planted_effects(truth)
     missed = [term for term, value in planted.items()
               if not effects.loc[term, "ci_low"] <= value <= effects.loc[term, "ci_high"]]
     assert len(planted) == 13 and len(missed) <= 2, missed
@@ -69,7 +54,7 @@ def test_offset_model_is_close_and_says_which_model(large_demo):
     data, truth = large_demo
     fit = models.fit_drivers(metrics.panel(data))
     effects = fit.effects().set_index("term")
-    for term, value in _planted(truth).items():
+    for term, value in demo.planted_effects(truth).items():
         assert effects.loc[term, "estimate"] == pytest.approx(value, rel=0.2), term
     assert set(effects["model"]) == {"negbin"} and (effects["n"] == len(fit.data)).all()
     assert "log_spend" not in effects.index

@@ -1,0 +1,71 @@
+"""Coverage study: do the drivers model's 95% intervals cover the planted effects?
+
+    python benchmarks/coverage.py --seeds 50 [--teams 40 --months 24] [--elasticity]
+
+For each seed: generate the demo, fit the drivers model, record for every planted
+effect (tactic, decision style, involvement, traits, the tactic x style interaction)
+whether its 95% interval covers the truth, and the estimate's bias on the log scale.
+Prints a table per effect; record it in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+
+
+def one_seed(seed: int, teams: int, months: int, elasticity: bool) -> pd.DataFrame:
+    from salesnb import demo, load, metrics, models
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "data"
+        truth = demo.generate(out=out, seed=seed, teams=teams, months=months)["truth"].attrs[
+            "truth"]
+        fit = models.fit_drivers(metrics.panel(load(out)), elasticity=elasticity)
+    effects = fit.effects().set_index("term")
+    rows = []
+    for term, value in demo.planted_effects(truth).items():
+        row = effects.loc[term]
+        rows.append({"seed": seed, "term": term, "truth": value, "estimate": row["estimate"],
+                     "covered": row["ci_low"] <= value <= row["ci_high"],
+                     "log_bias": np.log(row["estimate"] / value)})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=50)
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--teams", type=int, default=40)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--elasticity", action="store_true",
+                        help="estimate the spend exponent instead of the log(spend) offset")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    frames = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        frames.append(one_seed(seed, args.teams, args.months, args.elasticity))
+        print(f"seed {seed} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    results = pd.concat(frames)
+    table = results.groupby("term").agg(
+        truth=("truth", "first"), coverage=("covered", "mean"),
+        mean_estimate=("estimate", "mean"), log_bias=("log_bias", "mean"),
+        log_bias_se=("log_bias", lambda b: b.std(ddof=1) / np.sqrt(len(b))))
+    model = "elasticity" if args.elasticity else "offset"
+    print(f"{args.seeds} seeds, {args.teams} teams x {args.months} months, {model} model, "
+          f"{time.perf_counter() - started:.0f} s")
+    print(table.round(3).to_string())
+    print(f"overall coverage: {results['covered'].mean():.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
