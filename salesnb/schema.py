@@ -6,7 +6,7 @@ This module only *describes* the model. Reading values lives in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["id", "text", "category", "month", "date", "number", "bool"]
@@ -52,7 +52,6 @@ class Table:
     key: tuple[str, ...]
     references: tuple[Reference, ...] = ()
     description: str = ""
-    derived: tuple[str, ...] = field(default=())
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -131,8 +130,8 @@ TABLES: dict[str, Table] = {
                 Field("recognition", "bool"),
             ),
             key=("leader_id",),
-            description="sales leaders (any title) and their style at the start of the data",
-            derived=("role",),
+            description="sales leaders (any title; loading adds role = 'sales leader') and "
+                        "their style at the start of the data",
         ),
         Table(
             "style_changes",

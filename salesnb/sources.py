@@ -44,10 +44,6 @@ class RawTable:
     first_row: int
     digest: str
 
-    def row_numbers(self, positions) -> list[int]:
-        """Source row numbers for 0-based positions in :attr:`frame`."""
-        return [int(p) + self.first_row for p in positions]
-
 
 def is_database_url(source: str) -> bool:
     """True for SQLAlchemy URLs such as ``postgresql://...`` or ``duckdb:///file.duckdb``."""

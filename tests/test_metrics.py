@@ -122,6 +122,17 @@ def test_program_and_loaded_cac_by_tactic(engine):
     assert result["people_cost"].sum() == pytest.approx(15_000 + T1_FEB + T2_JAN + 3_000)
 
 
+def test_spend_and_new_customers_by_quarter(engine):
+    spend = metrics.spend(engine, by=("team_id",), period="quarter").set_index("team_id")
+    customers = metrics.new_customers(engine, by=("team_id",), period="quarter").set_index(
+        "team_id")
+    assert spend.loc["T1", "spend"] == pytest.approx(4_500)
+    assert spend.loc["T2", "spend"] == pytest.approx(1_500)
+    assert customers.loc["T1", "new_customers"] == 3  # C1, C2, C3 (C1 again is not new)
+    assert customers.loc["T2", "new_customers"] == 2
+    assert (spend["period"] == pd.Timestamp("2024-01-01")).all()
+
+
 def test_zero_customer_cell_is_kept_and_flagged(engine):
     cells = metrics.cac(engine, by=("team_id", "tactic"), period="month")
     row = cells[(cells["team_id"] == "T2") & (cells["tactic"] == "events")].iloc[0]
