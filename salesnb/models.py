@@ -46,16 +46,40 @@ class DriversFit:
     def n(self) -> int:
         return int(self.result.nobs)
 
+    @property
+    def clusters(self) -> int:
+        return int(self.data["team_id"].nunique())
+
+    def critical(self, level: float = 0.95) -> float:
+        """Critical value from t with (teams - 1) degrees of freedom.
+
+        Cluster-robust standard errors are too small with few clusters; t(G-1)
+        instead of the normal is the usual first correction (the 50-seed coverage
+        study in benchmarks/README.md shows why).
+        """
+        from scipy import stats
+
+        return float(stats.t.ppf(0.5 + level / 2, self.clusters - 1))
+
+    def p_values(self, estimates, standard_errors) -> np.ndarray:
+        """Two-sided p-values on t with (teams - 1) degrees of freedom."""
+        from scipy import stats
+
+        t = np.asarray(estimates, dtype=float) / np.asarray(standard_errors, dtype=float)
+        return 2 * stats.t.sf(np.abs(t), self.clusters - 1)
+
     def effects(self, level: float = 0.95) -> pd.DataFrame:
         """Each term as a CAC multiplier with its interval (tidy)."""
         params = self.result.params.drop("alpha", errors="ignore")
-        low, high = (self.result.conf_int(alpha=1 - level).loc[params.index, c] for c in (0, 1))
+        se = self.result.bse.loc[params.index]
+        crit = self.critical(level)
+        low, high = params - crit * se, params + crit * se
         frame = pd.DataFrame({
             "term": [_plain_term(t) for t in params.index],
             "estimate": np.exp(-params.to_numpy()),
             "ci_low": np.exp(-high.to_numpy()),
             "ci_high": np.exp(-low.to_numpy()),
-            "p": self.result.pvalues.loc[params.index].to_numpy(),
+            "p": self.p_values(params, se),
         })
         frame["model"], frame["n"] = self.model, self.n
         is_spend = frame["term"] == "log_spend"
@@ -196,7 +220,6 @@ def cac_grid(fit: DriversFit, level: float = 0.95, spend: float | None = None) -
     the reference). With the offset model CAC does not depend on the spend level;
     with ``elasticity`` it is evaluated at ``spend`` (default: median cell spend).
     """
-    from scipy import stats
 
     frame = fit.data
     spend = float(spend or frame["spend"].median())
@@ -210,7 +233,7 @@ def cac_grid(fit: DriversFit, level: float = 0.95, spend: float | None = None) -
     cov = fit.result.cov_params().loc[params.index, params.index].to_numpy()
     xb = design @ params.to_numpy()
     se = np.sqrt(np.einsum("ij,jk,ik->i", design, cov, design))
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = fit.critical(level)
     log_spend = np.log(spend)
     # customers per unit of spend: exp(xb) (offset model) or exp(xb) * spend^b / spend
     log_cac = (log_spend - xb) if fit.elasticity else -xb
@@ -248,7 +271,6 @@ def _design(fit: DriversFit, rows: pd.DataFrame) -> np.ndarray:
 def style_contrasts(grid: pd.DataFrame, fit: DriversFit, method: str = "holm",
                     involvement: str = REFERENCE["involvement"]) -> pd.DataFrame:
     """Pairwise CAC ratios between decision styles within each tactic, multiplicity-adjusted."""
-    from scipy import stats
 
     params = fit.result.params.drop("alpha", errors="ignore")
     cov = fit.result.cov_params().loc[params.index, params.index].to_numpy()
@@ -264,12 +286,12 @@ def style_contrasts(grid: pd.DataFrame, fit: DriversFit, method: str = "holm",
                 diff = design[b] - design[a]  # log CAC(a) - log CAC(b) = xb_b - xb_a
                 est = diff @ params.to_numpy()
                 se = float(np.sqrt(diff @ cov @ diff))
-                p = 2 * stats.norm.sf(abs(est / se)) if se > 0 else np.nan
+                p = float(fit.p_values(est, se)) if se > 0 else np.nan
                 rows.append({"tactic": tactic, "style": sub.at[a, "decision_style"],
                              "versus": sub.at[b, "decision_style"], "log_ratio": est,
                              "se": se, "p": p})
     frame = pd.DataFrame(rows)
-    z = stats.norm.ppf(0.975)
+    z = fit.critical(0.95)
     frame["ratio"] = np.exp(frame["log_ratio"])
     frame["ci_low"] = np.exp(frame["log_ratio"] - z * frame["se"])
     frame["ci_high"] = np.exp(frame["log_ratio"] + z * frame["se"])
@@ -401,13 +423,13 @@ class _LogCacFit(DriversFit):
 
     def effects(self, level: float = 0.95) -> pd.DataFrame:
         names = [n for n in self.result.params.index if n != "Group Var"]
-        params = self.result.params.loc[names]
-        ci = self.result.conf_int(alpha=1 - level).loc[names]
+        params, se = self.result.params.loc[names], self.result.bse.loc[names]
+        crit = self.critical(level)
         frame = pd.DataFrame({"term": [_plain_term(t) for t in names],
                               "estimate": np.exp(params.to_numpy()),
-                              "ci_low": np.exp(ci[0].to_numpy()),
-                              "ci_high": np.exp(ci[1].to_numpy()),
-                              "p": self.result.pvalues.loc[names].to_numpy()})
+                              "ci_low": np.exp((params - crit * se).to_numpy()),
+                              "ci_high": np.exp((params + crit * se).to_numpy()),
+                              "p": self.p_values(params, se)})
         frame["model"], frame["n"] = self.model, self.n
         return frame[frame["term"] != "Intercept"][TIDY_COLUMNS].reset_index(drop=True)
 
@@ -434,12 +456,13 @@ def minimum_detectable_effect(fit: DriversFit, power: float = 0.8,
                               level: float = 0.95) -> pd.DataFrame:
     """Per term, the smallest CAC change the data at hand would detect with ``power``.
 
-    MDE = exp((z_(1-a/2) + z_power) x standard error), as a percentage change.
+    MDE = exp((t_(1-a/2) + t_power) x standard error), t with (teams - 1) degrees of
+    freedom, as a percentage change.
     """
     from scipy import stats
 
     se = fit.result.bse.drop(["alpha", "Intercept", "Group Var"], errors="ignore")
-    multiplier = np.exp((stats.norm.ppf(0.5 + level / 2) + stats.norm.ppf(power)) * se)
+    multiplier = np.exp((fit.critical(level) + stats.t.ppf(power, fit.clusters - 1)) * se)
     return pd.DataFrame({"term": [_plain_term(t) for t in se.index],
                          "mde_percent": (multiplier.to_numpy() - 1) * 100,
                          "power": power, "model": fit.model})
