@@ -8,6 +8,8 @@ aggregates come back to pandas.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +45,6 @@ class Engine:
         travel as Parquet files (pandas' string missing values would otherwise
         arrive as the text "NaN").
         """
-
         con = con if con is not None else default_connection()
         frames = dict(dataset.tables)
         frames["style_periods"] = style_periods(frames["leaders"], frames.get("style_changes"))
@@ -125,6 +126,7 @@ def put_table(con, name: str, frame: pd.DataFrame) -> ir.Table:
         import pyarrow.parquet as pq
 
         folder = Path(tempfile.mkdtemp(prefix="salesnb-spark-"))
+        atexit.register(shutil.rmtree, folder, True)  # Spark reads lazily: keep until exit
         # Spark reads microsecond timestamps only
         pq.write_table(table, folder / f"{name}.parquet", coerce_timestamps="us")
         return con.read_parquet(str(folder / f"{name}.parquet"), table_name=name)

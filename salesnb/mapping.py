@@ -20,6 +20,7 @@ from salesnb.errors import MappingError
 from salesnb.schema import CORE_TABLES, TABLES
 
 NUMBER_STYLES = ("us", "eu")
+DEFAULT_DATE_RANGE = ("1980-01-01", "2100-12-31")
 TABLE_OPTIONS = {"source", "sheet", "encoding", "delimiter", "query", "where", "columns",
                  "skip_footer"}
 COLUMN_OPTIONS = {
@@ -76,7 +77,7 @@ class Mapping:
 
     tables: dict[str, TableSpec]
     tactics: tuple[str, ...] | None = None
-    date_range: tuple[str, str] = ("1980-01-01", "2100-12-31")
+    date_range: tuple[str, str] = DEFAULT_DATE_RANGE
     path: Path | None = None
     text: str = ""
 
@@ -282,9 +283,9 @@ def _parse_tactics(raw: Any, problems: list[str]) -> tuple[str, ...] | None:
 
 
 def _parse_date_range(raw: Any, problems: list[str]) -> tuple[str, str]:
+    default = DEFAULT_DATE_RANGE
     if raw is None:
-        return ("1980-01-01", "2100-12-31")
-    default = ("1980-01-01", "2100-12-31")
+        return default
     if not (isinstance(raw, list) and len(raw) == 2):
         problems.append("'date_range' must be [first, last] ISO dates")
         return default

@@ -172,7 +172,7 @@ def cac_intervals(data: Engine | Dataset, by: Sequence[str] = ("tactic",),
 
     if n_boot < 100 or not 0.5 < level < 1:
         raise SalesnbError("use n_boot >= 100 and a level between 0.5 and 1")
-    cells = cac(data, by=("team_id", *by))
+    cells = cac(data, by=("team_id", *[k for k in by if k != "team_id"]))
     point = cac(data, by=by)
     keys = list(by)
     groups = point[keys].apply(tuple, axis=1).tolist()

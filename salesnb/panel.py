@@ -15,7 +15,8 @@ Rules (documented in README, "Metric definitions"):
   later won deals of the same customer count as won deals, not new customers;
 - a rep's annual cost is spread over the days they were employed; a team's people
   cost in a month is allocated to its tactics by their share of the team's deals
-  that month, or by share of spend when the team closed no deals.
+  that month, or by share of spend when the team closed no deals; a team-month
+  with neither keeps its people cost in a row of its own (tactic ``UNALLOCATED``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from salesnb.engine import Engine
 
 KEYS = ("team_id", "tactic", "period")
+UNALLOCATED = "(people cost, no activity)"
+"""The tactic of panel rows holding people cost of team-months with no spend and no deals."""
 MEASURES = ("spend", "people_cost", "deals", "won", "lost", "open", "new_customers",
             "won_amount", "won_with_amount", "cycle_days", "won_with_created")
 TEAM_COLUMNS = ("leader_id", "region", "segment", "industry")
@@ -136,7 +139,8 @@ def _allocate_people_cost(engine: Engine, cells: ir.Table) -> ir.Table:
 
     if "reps" not in engine:
         return cells.mutate(people_cost=ibis.literal(0.0))
-    months = cells.select("period").distinct()
+    spend = engine["spend"]
+    months = spend.select(period=spend.period).distinct()  # the cost window, not future closes
     people = _people_cost_by_team_month(engine, months)
     team_month = ibis.window(group_by=[cells.team_id, cells.period])
     cells = cells.mutate(team_deals=cells.deals.sum().over(team_month),
@@ -147,9 +151,34 @@ def _allocate_people_cost(engine: Engine, cells: ir.Table) -> ir.Table:
     cells = cells.mutate(share=ibis.coalesce(share, 0.0))
     joined = cells.left_join(people, [cells.team_id == people.team_id,
                                       cells.period == people.period])
-    return joined.select(
+    allocated = joined.select(
         *[c for c in cells.columns if c not in ("team_deals", "team_spend", "share")],
         people_cost=ibis.coalesce(joined.team_people_cost, 0.0) * joined.share)
+    return allocated.union(_unallocated_people_cost(allocated, people))
+
+
+def _unallocated_people_cost(allocated: ir.Table, people: ir.Table) -> ir.Table:
+    """People cost of team-months with no spend and no deals, as explicit rows.
+
+    They carry ``tactic = UNALLOCATED`` and only ``people_cost``: blended CAC
+    counts them, tactic figures show them as their own row, nothing is dropped.
+    """
+    import ibis
+
+    taken = allocated.group_by(["team_id", "period"]).aggregate(
+        taken=allocated.people_cost.sum())
+    joined = people.left_join(taken, [people.team_id == taken.team_id,
+                                      people.period == taken.period])
+    rest = joined.mutate(rest=joined.team_people_cost - ibis.coalesce(joined.taken, 0.0))
+    rest = rest.filter(rest.rest > 0.005)
+    zeros = {m: ibis.literal(0).cast(allocated[m].type()) for m in allocated.columns
+             if m in MEASURES and m != "people_cost"}
+    optional = {c: ibis.null().cast(allocated[c].type()) for c in ("programme", "strategy")
+                if c in allocated.columns}
+    rows = rest.select(team_id=rest.team_id, tactic=ibis.literal(UNALLOCATED),
+                       period=rest.period.cast(allocated.period.type()),
+                       people_cost=rest.rest, **zeros, **optional)
+    return rows.select(*allocated.columns)
 
 
 def _describe_cells(engine: Engine, cells: ir.Table) -> ir.Table:

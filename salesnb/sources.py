@@ -1,8 +1,9 @@
 """Reading raw exports: CSV, Parquet, Excel sheets and SQL databases.
 
 Nothing here interprets values; it returns the source columns as exported,
-with the row numbers a user would see (a CSV line or spreadsheet row, header
-= 1). Raw files are only ever opened for reading.
+with the row numbers a user would see when opening the file in a spreadsheet
+(header = row 1; a quoted cell spanning lines is still one row). Raw files are
+only ever opened for reading.
 """
 
 from __future__ import annotations

@@ -165,9 +165,10 @@ def _apply_rules(value, spec: ColumnSpec, field: Field) -> str:
     for target, words in spec.keywords.items():
         if any(word in folded for word in words):
             return target
-    if spec.otherwise is not None:
-        return spec.otherwise
-    return _canonical_word(text, field)
+    canonical = _canonical_word(text, field)
+    if spec.otherwise is not None and not (field.allowed and canonical in field.allowed):
+        return spec.otherwise  # the fallback is for values outside the vocabulary only
+    return canonical
 
 
 def _as_float(value) -> float | None:

@@ -15,6 +15,7 @@ import pytest
 from salesnb import load, metrics
 from salesnb.attribution import MODELS, attributed_cac, credits
 from salesnb.engine import Engine
+from salesnb.panel import UNALLOCATED
 from salesnb.people import attrition
 from tests.conftest import ENGINES, backend_connection
 
@@ -88,9 +89,12 @@ NEW = {"email": 2, "events": 1, "referrals": 2}
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hand")
+    return _write_dataset(tmp_path_factory.mktemp("hand"), FILES)
+
+
+def _write_dataset(folder, files) -> object:
     mapping = ["version: 1", "tables:"]
-    for name, text in FILES.items():
+    for name, text in files.items():
         (folder / name).write_text(text)
         table = name.removesuffix(".csv")
         columns = ", ".join(f"{c}: {c}" for c in COLUMNS[table])
@@ -131,6 +135,22 @@ def test_spend_and_new_customers_by_quarter(engine):
     assert customers.loc["T1", "new_customers"] == 3  # C1, C2, C3 (C1 again is not new)
     assert customers.loc["T2", "new_customers"] == 2
     assert (spend["period"] == pd.Timestamp("2024-01-01")).all()
+
+
+def test_people_cost_of_an_idle_team_is_kept_not_dropped(tmp_path):
+    """T3 has a rep (2,000 a month) but no spend and no deals in the data's two months."""
+    files = dict(FILES)
+    files["teams.csv"] += "T3,L2,East\n"
+    files["reps.csv"] += "R4,T3,2023-01-01,,24000\n"
+    data = _write_dataset(tmp_path, files)
+    by_team = metrics.cac(data, by=("team_id",)).set_index("team_id")
+    assert by_team.loc["T3", "people_cost"] == pytest.approx(4_000)
+    assert not by_team.loc["T3", "cac_defined"] and pd.isna(by_team.loc["T3", "loaded_cac"])
+    total = 15_000 + T1_FEB + T2_JAN + 3_000 + 4_000
+    assert by_team["people_cost"].sum() == pytest.approx(total)
+    by_tactic = metrics.cac(data).set_index("tactic")
+    assert by_tactic.loc[UNALLOCATED, "people_cost"] == pytest.approx(4_000)
+    assert by_tactic.loc["email", "people_cost"] == pytest.approx(PEOPLE["email"])
 
 
 def test_zero_customer_cell_is_kept_and_flagged(engine):
@@ -278,6 +298,12 @@ def test_demo_program_cac_ranks_tactics_as_planted(demo_cac, demo40_dir):
     ordered = demo_cac.set_index("tactic").loc[observed]
     assert (ordered["program_cac_high"].to_numpy()[:-1]
             < ordered["program_cac_low"].to_numpy()[1:]).all()
+
+
+def test_bootstrap_by_team(dataset):
+    result = metrics.cac_intervals(dataset, by=("team_id",), n_boot=200, seed=0)
+    assert list(result["team_id"]) == ["T1", "T2"]
+    assert result.loc[0, "program_cac"] == pytest.approx(4_500 / 3)
 
 
 def test_bootstrap_depends_on_the_seed(demo_cac, demo40_dir):

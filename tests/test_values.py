@@ -113,6 +113,12 @@ def test_outcome_lookup_with_a_default():
     assert values == ["won", "lost", "open"]
 
 
+def test_the_fallback_never_overrides_values_already_in_the_vocabulary():
+    spec = {"column": "Stage", "values": {"Closed Won": "won"}, "otherwise": "open"}
+    values, _ = _read("deals", "outcome", spec, ["won", "Closed Won", "LOST", "Negotiation"])
+    assert values == ["won", "won", "lost", "open"]
+
+
 def test_canonical_spellings_are_normalised_without_rules():
     values, _ = _read("leaders", "involvement", "inv", ["Hands-on", "hands on", "Delegating"])
     assert values == ["hands_on", "hands_on", "delegating"]
