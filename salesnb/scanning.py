@@ -23,6 +23,7 @@ from salesnb.engine import fetch
 from salesnb.errors import MappingError, Problem, SourceError, ValidationError
 from salesnb.mapping import ColumnSpec, Mapping, TableSpec, read_mapping
 from salesnb.schema import LEADER_ROLE, TABLES, TACTIC_FIELDS, Field
+from salesnb.values import FORMAT_HINTS, MISSING_TOKENS
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -77,7 +78,9 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
         raise ValidationError(problems)
     periods = style_periods(fetch(tables["leaders"]),
                             fetch(tables["style_changes"]) if "style_changes" in tables else None)
-    engine = Engine(con, dict(tables))
+    engine = Engine(con, {name: table.drop(*[c for c in table.columns
+                                             if c.startswith(RAW_PREFIX)])
+                          for name, table in tables.items()})
     engine.tables["style_periods"] = put_table(con, "salesnb_style_periods", periods)
     return engine
 
@@ -129,6 +132,10 @@ def _raw_table(con, folder: Path | None, table: TableSpec):
                    hint="use salesnb.load for spreadsheets")
 
 
+RAW_PREFIX = "_raw_"
+"""Validation sees each mapped source value beside its conversion under this prefix."""
+
+
 def _canonical(raw: ir.Table, table: TableSpec, con) -> ir.Table:
     import ibis
 
@@ -145,29 +152,38 @@ def _canonical(raw: ir.Table, table: TableSpec, con) -> ir.Table:
     columns = {name: _read(raw, spec, schema.field(name)) for name, spec in table.columns.items()}
     if table.table == "leaders":
         columns["role"] = ibis.literal(LEADER_ROLE)
-    return raw.select(**columns)
+    present = {f"{RAW_PREFIX}{name}": _present_text(raw[spec.column])
+               for name, spec in table.columns.items() if spec.column is not None}
+    return raw.select(**columns, **present)
+
+
+def _present_text(value):
+    """The source value as trimmed text, NULL where it is empty or a missing-value token."""
+    import ibis
+
+    text = value.cast("string").strip()
+    return ibis.ifelse(text.lower().isin(sorted(MISSING_TOKENS)), ibis.null("string"), text)
 
 
 def _read(raw: ir.Table, spec: ColumnSpec, field: Field):
     import ibis
 
-    value = ibis.literal(spec.constant) if spec.column is None else raw[spec.column]
+    if spec.column is None:
+        value = ibis.literal(spec.constant)
+    else:
+        value = raw[spec.column]
+        if value.type().is_string():
+            value = _present_text(value)
     if field.kind in ("id", "text"):
         return value.cast("string").strip()
     if field.kind == "category":
-        text = value.cast("string").strip()
-        if spec.values:
-            text = text.lower().substitute(spec.values, else_=text)
-        if spec.otherwise is not None:
-            allowed = list(field.allowed or ()) + list(spec.values.values())
-            text = ibis.ifelse(text.isin(allowed), text, ibis.literal(spec.otherwise))
-        return text
+        return _category(value.cast("string").strip(), spec, field)
     if field.kind == "number":
         return value.cast("float64") if value.type().is_numeric() else \
             value.cast("string").re_replace(r"[$€£¥,\s]|[A-Z]{3}", "").try_cast("float64")
     if field.kind in ("date", "month"):
         if value.type().is_string() and spec.date_format:
-            value = value.as_timestamp(spec.date_format)
+            value = _try_strptime(value, spec.date_format)
         else:
             value = value.try_cast("timestamp") if value.type().is_string() else \
                 value.cast("timestamp")
@@ -175,6 +191,31 @@ def _read(raw: ir.Table, spec: ColumnSpec, field: Field):
     if field.kind == "bool":
         return value.cast("boolean")
     raise AssertionError(field.kind)
+
+
+def _category(text, spec: ColumnSpec, field: Field):
+    """As :mod:`salesnb.values`: lookups first, canonical spellings kept, then the fallback."""
+    import ibis
+
+    canonical = text.lower().re_replace(r"[\s\-]+", "_") if field.allowed else text
+    if spec.values:
+        canonical = text.lower().substitute(spec.values, else_=canonical)
+    if spec.otherwise is not None:
+        allowed = list(field.allowed or ()) + list(spec.values.values())
+        canonical = ibis.ifelse(canonical.isin(allowed) | text.isnull(), canonical,
+                                ibis.literal(spec.otherwise))
+    return canonical
+
+
+def _try_strptime(text, date_format: str):
+    """Parse with a format, NULL where it does not fit (validation then reports the row)."""
+    import ibis
+
+    if ibis.get_backend(text).name == "duckdb":
+        from salesnb.duckdb_functions import try_strptime
+
+        return try_strptime(text, date_format)
+    return text.as_timestamp(date_format)
 
 
 def validate_lazily(tables: dict[str, ir.Table], labels: dict[str, str],
@@ -207,6 +248,14 @@ class _RowCheck:
 def _row_checks(table: ir.Table, name: str, mapping: Mapping) -> list[_RowCheck]:
     checks = []
     for field in TABLES[name].fields:
+        raw = f"{RAW_PREFIX}{field.name}"
+        if raw in table.columns:
+            checks.append(_RowCheck(
+                table[raw].notnull() & table[field.name].isnull(),
+                f"cannot read as {field.kind}", _source_column(mapping, name, field.name), raw,
+                FORMAT_HINTS.get(field.kind, "") + "; scan reads plain numbers and the "
+                "mapping's date_format only"))
+    for field in TABLES[name].fields:
         if field.name in table.columns:
             checks += _field_checks(table, name, mapping, field)
     if mapping.tactics is not None and (name, "tactic") in TACTIC_FIELDS:
@@ -227,8 +276,11 @@ def _field_checks(table, name, mapping, field: Field) -> list[_RowCheck]:
 
     column, label = table[field.name], _source_column(mapping, name, field.name)
     checks = []
+    raw = f"{RAW_PREFIX}{field.name}"
     if field.required:
-        checks.append(_RowCheck(column.isnull(), "is required but empty or unreadable", label,
+        empty = column.isnull() & table[raw].isnull() if raw in table.columns else \
+            column.isnull()
+        checks.append(_RowCheck(empty, "is required but empty", label,
                                 TABLES[name].key[0],
                                 "fill or fix the value; check the format options of this column"))
     if field.allowed:

@@ -112,3 +112,31 @@ def test_scan_refuses_mapping_features_it_cannot_run_as_sql(small_demo, tmp_path
     path.write_text(yaml.safe_dump(mapping))
     with pytest.raises(MappingError, match="keywords/ranges"):
         scan(small_demo, path)
+
+
+def test_scan_agrees_with_load_on_spellings_and_unreadable_values(small_demo, tmp_path):
+    """Nothing unreadable turns silently into NULL on the scan path either."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in small_demo.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    leaders = pd.read_csv(copy / "leaders.csv", dtype=str)
+    leaders.loc[0, "involvement"] = "Hands-on"
+    leaders.loc[1, "decision_style"] = " Autocratic "
+    leaders.loc[2, "training_hours"] = "N/A"  # a missing-value token, not a number
+    leaders.to_csv(copy / "leaders.csv", index=False)
+    assert scan(copy).tables["leaders"].involvement.to_pandas().iloc[0] == "hands_on"
+    pd.testing.assert_frame_equal(
+        scan(copy).tables["leaders"].to_pandas().sort_values("leader_id").reset_index(drop=True),
+        load(copy).leaders.sort_values("leader_id").reset_index(drop=True), check_dtype=False)
+    reps = pd.read_csv(copy / "reps.csv", dtype=str)
+    reps.loc[0, "exit_date"] = "2024-02-30"
+    reps.to_csv(copy / "reps.csv", index=False)
+    spend = pd.read_csv(copy / "spend.csv", dtype=str)
+    spend.loc[2, "period"] = "2024-13"  # with date_format %Y-%m: must not crash the engine
+    spend.to_csv(copy / "spend.csv", index=False)
+    with pytest.raises(ValidationError) as info:
+        scan(copy)
+    text = str(info.value)
+    assert "column 'exit_date': cannot read as date (1 rows); e.g. '2024-02-30'" in text
+    assert "column 'period': cannot read as month (1 rows); e.g. '2024-13'" in text
