@@ -468,6 +468,49 @@ def minimum_detectable_effect(fit: DriversFit, power: float = 0.8,
                          "power": power, "model": fit.model})
 
 
+def influential_teams(fit: DriversFit, top: int = 5) -> pd.DataFrame:
+    """Teams whose removal would move an effect most (one-step cluster DFBETA).
+
+    For each team, dropping it shifts the coefficients by about -H^-1 S_g (its
+    summed score through the inverse Hessian), with no refitting. The shift is
+    reported in standard errors of the estimate without that team; above 1 the
+    team alone can change a conclusion.
+    """
+    values = fit.result.params.to_numpy()
+    scores = fit.result.model.score_obs(values)
+    inverse = np.linalg.inv(-fit.result.model.hessian(values))
+    teams = fit.data["team_id"].to_numpy()
+    shifts = pd.DataFrame(scores, index=teams).groupby(level=0).sum() @ inverse
+    shifts.columns = fit.result.params.index
+    shifts = shifts.drop(columns=["alpha", "Intercept"], errors="ignore")
+    # scale by the standard error *without* the team (a team inflates its own), else the
+    # ratio could never exceed 1
+    without = np.sqrt(((shifts ** 2).sum() - shifts ** 2).clip(lower=1e-300))
+    in_se = shifts.abs() / without
+    worst = in_se.idxmax(axis=1)
+    table = pd.DataFrame({"team_id": in_se.index, "largest_shift_se": in_se.max(axis=1),
+                          "term": [_plain_term(t) for t in worst]})
+    return table.sort_values("largest_shift_se", ascending=False).head(top).reset_index(
+        drop=True)
+
+
+def residual_checks(fit: DriversFit) -> pd.DataFrame:
+    """Pearson residuals overall and by tactic and style: dispersion near 1, means near 0."""
+    result = fit.result
+    mu = result.predict(offset=None if fit.elasticity else fit.data["log_spend"])
+    y = fit.data["new_customers"]
+    alpha = float(result.params.get("alpha", 0.0))
+    pearson = (y - mu) / np.sqrt(mu + alpha * mu ** 2)
+    frame = fit.data.assign(pearson=pearson)
+    rows = [{"group": "all", "mean": pearson.mean(), "dispersion": (pearson ** 2).mean(),
+             "n": len(frame)}]
+    for column in ("tactic", "decision_style"):
+        for value, part in frame.groupby(column)["pearson"]:
+            rows.append({"group": f"{column}={value}", "mean": part.mean(),
+                         "dispersion": (part ** 2).mean(), "n": len(part)})
+    return pd.DataFrame(rows)
+
+
 def style_change_effects(panel: pd.DataFrame, window: int = 6) -> dict[str, pd.DataFrame]:
     """Style changes as natural experiments: within-team effect of the style and a pre-trend check.
 
@@ -567,7 +610,13 @@ def model_suite(data, month_effects: bool = False) -> ModelSuite:
               "alternatives": pd.concat([fit_log_cac(panel).effects(),
                                          fit_log_cac(panel, mixed=True).effects()]),
               "mde": minimum_detectable_effect(main),
-              "dispersion": pd.DataFrame([dispersion])}
+              "dispersion": pd.DataFrame([dispersion]),
+              "influential_teams": influential_teams(main),
+              "residuals": residual_checks(main)}
+    strong = tables["influential_teams"].query("largest_shift_se > 1")
+    if len(strong):
+        notes.append("teams that alone move an effect by more than one standard error: "
+                     + ", ".join(f"{r.team_id} ({r.term})" for r in strong.itertuples()))
     changes = _attempt(notes, "style changes", style_change_effects, panel)
     tables.update({f"style_change_{k}": v for k, v in (changes or {}).items()})
     if "reps" in as_engine(data):

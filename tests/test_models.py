@@ -206,3 +206,24 @@ def test_model_suite_explains_its_choice_and_warns_on_few_teams(small_demo):
     assert ("style_change_effects" in suite.tables) != any(
         n.startswith("style changes:") for n in skipped)
     assert suite.seconds > 0
+
+
+def test_an_outlier_team_is_flagged_as_influential(large_demo):
+    panel = metrics.panel(large_demo[0])
+    outlier = panel["team_id"].unique()[3]
+    rows = (panel["team_id"] == outlier) & (panel["tactic"] == "webinars")
+    panel.loc[rows, "new_customers"] *= 10  # one team's webinars look ten times cheaper
+    fit = models.fit_drivers(panel)
+    table = models.influential_teams(fit)
+    assert table.loc[0, "team_id"] == outlier
+    assert table.loc[0, "largest_shift_se"] > 1
+    assert "webinars" in table.loc[0, "term"]
+    # without the planted outlier no team stands out like that
+    clean = models.influential_teams(models.fit_drivers(metrics.panel(large_demo[0])))
+    assert clean["largest_shift_se"].max() < table.loc[0, "largest_shift_se"] / 2
+
+
+def test_residuals_look_right_for_the_right_model(exact_fit):
+    checks = models.residual_checks(exact_fit).set_index("group")
+    assert checks.loc["all", "dispersion"] == pytest.approx(1.0, abs=0.1)
+    assert checks["mean"].abs().max() < 0.1
