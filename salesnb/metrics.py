@@ -172,19 +172,21 @@ def cac_intervals(data: Engine | Dataset, by: Sequence[str] = ("tactic",),
 
     if n_boot < 100 or not 0.5 < level < 1:
         raise SalesnbError("use n_boot >= 100 and a level between 0.5 and 1")
-    cells = cac(data, by=("team_id", *[k for k in by if k != "team_id"]))
-    point = cac(data, by=by)
     keys = list(by)
-    groups = point[keys].apply(tuple, axis=1).tolist()
-    position = {g: i for i, g in enumerate(groups)}
-    deals = funnel(data, by=("team_id",)).set_index("team_id")["deals"]
+    grouped, _ = _grouped(data, ("team_id", *[k for k in keys if k != "team_id"]), None)
+    cells = fetch(grouped)  # one query: team x group sums, everything below derives from it
+    by_group = cells.groupby(keys, dropna=False, sort=True)
+    point = by_group[["spend", "people_cost", "new_customers"]].sum().reset_index()
+    customers = point["new_customers"].where(point["new_customers"] > 0)
+    point["program_cac"] = point["spend"] / customers
+    point["loaded_cac"] = (point["spend"] + point["people_cost"]) / customers
+    cells["group"] = by_group.ngroup()
     rng = np.random.default_rng(seed)
-    draws = np.zeros((n_boot, len(groups)))
-    for team, team_cells in cells.groupby("team_id"):
-        counts = np.zeros(len(groups) + 1)
-        for row in team_cells.itertuples(index=False):
-            counts[position[tuple(getattr(row, k) for k in keys)]] = row.new_customers
-        total = max(int(deals.get(team, 0)), int(counts.sum()))
+    draws = np.zeros((n_boot, len(point)))
+    for _team, team_cells in cells.groupby("team_id"):
+        counts = np.bincount(team_cells["group"], weights=team_cells["new_customers"],
+                             minlength=len(point) + 1).astype(float)
+        total = max(int(team_cells["deals"].sum()), int(counts.sum()))
         if total == 0:
             continue
         counts[-1] = total - counts[:-1].sum()
