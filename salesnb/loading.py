@@ -89,9 +89,9 @@ def _load(location: DataLocation, mapping: Mapping) -> Dataset:
             notes.append(f"{name}: dropped {count} {reason} row(s) from {raw.label}")
         if prepared.frame is None:
             continue
-        loaded[name] = LoadedTable(name, prepared.frame, raw.label, _source_columns(spec),
+        loaded[name] = LoadedTable(name, prepared.frame, raw.label, spec.source_columns,
                                    prepared.raw, prepared.unreadable)
-        provenance[name] = TableProvenance(raw.label, _source_columns(spec), len(raw.frame),
+        provenance[name] = TableProvenance(raw.label, spec.source_columns, len(raw.frame),
                                            prepared.dropped, raw.digest)
     problems += validate_tables(loaded, mapping.tactics, mapping.date_range)
     if problems:
@@ -102,10 +102,6 @@ def _load(location: DataLocation, mapping: Mapping) -> Dataset:
               for name, item in loaded.items()}
     return Dataset(tables, provenance, _fingerprint(mapping, provenance),
                    location.describe(), str(mapping.path) if mapping.path else None, notes)
-
-
-def _source_columns(spec: TableSpec) -> dict[str, str]:
-    return {f: c.column for f, c in spec.columns.items() if c.column is not None}
 
 
 @dataclass
@@ -151,7 +147,7 @@ def _apply_where(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
 
 
 def _missing_columns(raw: RawTable, spec: TableSpec) -> list[Problem]:
-    wanted = [c.column for c in spec.columns.values() if c.column is not None]
+    wanted = list(spec.source_columns.values())
     if spec.where is not None:
         wanted.append(spec.where.column)
     absent = [c for c in wanted if c not in raw.frame.columns]
@@ -166,11 +162,11 @@ def _missing_columns(raw: RawTable, spec: TableSpec) -> list[Problem]:
 
 def _drop_export_debris(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, dict]:
     """Drop blank rows, 'Total' rows and exact duplicate rows; count each."""
-    mapped = [c.column for c in spec.columns.values() if c.column is not None]
+    mapped = list(spec.source_columns.values())
     missing = frame[mapped].apply(is_missing)
     blank = missing.all(axis=1)
-    required = [spec.columns[f].column for f in TABLES[spec.table].required
-                if spec.columns[f].column is not None]
+    required = [spec.source_columns[f] for f in TABLES[spec.table].required
+                if f in spec.source_columns]
     says_total = frame[mapped].apply(
         lambda col: col.astype("string").str.match(TOTAL_WORDS, na=False)).any(axis=1)
     total = ~blank & says_total & missing[required].any(axis=1)

@@ -70,6 +70,11 @@ class TableSpec:
     where: RowFilter | None = None
     skip_footer: int = 0
 
+    @property
+    def source_columns(self) -> dict[str, str]:
+        """Canonical field -> source column, for the fields read from a column (not constants)."""
+        return {f: c.column for f, c in self.columns.items() if c.column is not None}
+
 
 @dataclass(frozen=True)
 class Mapping:

@@ -139,8 +139,7 @@ RAW_PREFIX = "_raw_"
 def _canonical(raw: ir.Table, table: TableSpec, con) -> ir.Table:
     import ibis
 
-    missing = [c.column for c in table.columns.values()
-               if c.column is not None and c.column not in raw.columns]
+    missing = [c for c in table.source_columns.values() if c not in raw.columns]
     if missing:
         raise ValidationError([Problem(
             table.table, "the mapping names a column the source does not have",
@@ -267,8 +266,7 @@ def _row_checks(table: ir.Table, name: str, mapping: Mapping) -> list[_RowCheck]
 
 
 def _source_column(mapping: Mapping, table: str, field_name: str) -> str:
-    spec = mapping.tables[table].columns.get(field_name)
-    return spec.column if spec is not None and spec.column else field_name
+    return mapping.tables[table].source_columns.get(field_name, field_name)
 
 
 def _field_checks(table, name, mapping, field: Field) -> list[_RowCheck]:
