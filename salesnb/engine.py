@@ -118,10 +118,17 @@ def put_table(con, name: str, frame: pd.DataFrame) -> ir.Table:
     import pyarrow as pa
 
     frame = frame.copy()
+    declared = {}
     for column in frame.columns:  # pandas' nullable dtypes: plain objects with None for missing
-        if isinstance(frame[column].dtype, pd.StringDtype | pd.BooleanDtype):
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.StringDtype | pd.BooleanDtype):
+            declared[column] = pa.string() if isinstance(dtype, pd.StringDtype) else pa.bool_()
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    for column, arrow_type in declared.items():  # an all-empty column would otherwise be NULL-typed
+        if table.schema.field(column).type == pa.null():
+            index = table.schema.get_field_index(column)
+            table = table.set_column(index, column, table[column].cast(arrow_type))
     if con.name == "pyspark":
         import pyarrow.parquet as pq
 

@@ -321,3 +321,34 @@ def test_bootstrap_width_shrinks_with_more_data(dataset, demo_cac):
     assert small["program_cac_high"].isna().all()
     small_lower = (small["program_cac"] - small["program_cac_low"]) / small["program_cac"]
     assert small_lower.min() > width.max()
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda d: metrics.cac(d, by=("colour",)), "cannot group by \\['colour'\\]"),
+    (lambda d: metrics.cac(d, period="week"), "period must be one of"),
+    (lambda d: metrics.funnel(d, gross_margin=1.5), "gross_margin must be in"),
+    (lambda d: metrics.cac_intervals(d, n_boot=10), "n_boot >= 100"),
+    (lambda d: attributed_cac(d, "u_shaped"), "unknown attribution model 'u_shaped'"),
+    (lambda d: attributed_cac(d, "time_decay", half_life_days=0), "half_life_days"),
+    (lambda d: attributed_cac(d, by=("region",)), "groups by"),
+    (lambda d: attrition(d, by=("tactic",)), "cannot group people by"),
+])
+def test_bad_arguments_say_what_is_allowed(dataset, call, message):
+    from salesnb import SalesnbError
+
+    with pytest.raises(SalesnbError, match=message):
+        call(dataset)
+
+
+def test_optional_tables_missing_are_named(tmp_path):
+    files = {k: v for k, v in FILES.items() if k not in ("touches.csv", "reps.csv")}
+    files["deals.csv"] = files["deals.csv"].replace(",R1,", ",,").replace(",R2,", ",,").replace(
+        ",R3,", ",,")
+    data = _write_dataset(tmp_path, files)
+    from salesnb import SalesnbError
+
+    with pytest.raises(SalesnbError, match="touches table"):
+        attributed_cac(data)
+    with pytest.raises(SalesnbError, match="reps table"):
+        attrition(data)
+    assert metrics.cac(data)["people_cost"].sum() == 0  # no reps: no people cost, still CAC
