@@ -68,26 +68,53 @@ class DriversFit:
         t = np.asarray(estimates, dtype=float) / np.asarray(standard_errors, dtype=float)
         return 2 * stats.t.sf(np.abs(t), self.clusters - 1)
 
-    def effects(self, level: float = 0.95) -> pd.DataFrame:
-        """Each term as a CAC multiplier with its interval (tidy)."""
-        params = self.result.params.drop("alpha", errors="ignore")
+    def guarded_terms(self) -> list[str]:
+        """Terms whose clustered interval cannot be trusted (see :mod:`salesnb.wild_bootstrap`):
+        every term when teams are few or very unequal, else terms that few teams carry."""
+        from salesnb import wild_bootstrap
+
+        if wild_bootstrap.needs_guard(self):
+            return [t for t in self.coefficients().index if t != "Intercept"]
+        return wild_bootstrap.thinly_supported_terms(self)
+
+    def coefficients(self) -> pd.Series:
+        """The model coefficients (log scale), without the dispersion parameter."""
+        return self.result.params.drop("alpha", errors="ignore")
+
+    def effects(self, level: float = 0.95, wild: Sequence[str] | bool = ()) -> pd.DataFrame:
+        """Each term as a CAC multiplier with its interval (tidy).
+
+        ``wild`` lists terms (model names, see :meth:`guarded_terms`) whose interval and
+        p-value come from the restricted wild cluster bootstrap instead (``True``: all);
+        their ``model`` column says so.
+        """
+        params = self.coefficients()
         se = self.result.bse.loc[params.index]
         crit = self.critical(level)
-        low, high = params - crit * se, params + crit * se
-        frame = pd.DataFrame({
-            "term": [_plain_term(t) for t in params.index],
-            "estimate": np.exp(-params.to_numpy()),
-            "ci_low": np.exp(-high.to_numpy()),
-            "ci_high": np.exp(-low.to_numpy()),
-            "p": self.p_values(params, se),
-        })
-        frame["model"], frame["n"] = self.model, self.n
-        is_spend = frame["term"] == "log_spend"
-        if is_spend.any():  # the spend exponent is reported as itself, not as a multiplier
-            b = params["log_spend"]
-            lo, hi = low["log_spend"], high["log_spend"]
-            frame.loc[is_spend, ["estimate", "ci_low", "ci_high"]] = [b, lo, hi]
-        return frame[frame["term"] != "Intercept"][TIDY_COLUMNS].reset_index(drop=True)
+        frame = pd.DataFrame({"coef": params, "low": params - crit * se,
+                              "high": params + crit * se, "p": self.p_values(params, se),
+                              "model": self.model})
+        frame = self._with_wild_intervals(frame, wild, level)
+        is_spend = frame.index == "log_spend"  # the spend exponent is reported as itself
+        tidy = pd.DataFrame({
+            "term": [_plain_term(t) for t in frame.index],
+            "estimate": np.where(is_spend, frame["coef"], np.exp(-frame["coef"])),
+            "ci_low": np.where(is_spend, frame["low"], np.exp(-frame["high"])),
+            "ci_high": np.where(is_spend, frame["high"], np.exp(-frame["low"])),
+            "p": frame["p"].to_numpy(), "model": frame["model"].to_numpy(), "n": self.n})
+        return tidy[tidy["term"] != "Intercept"][TIDY_COLUMNS].reset_index(drop=True)
+
+    def _with_wild_intervals(self, frame: pd.DataFrame, wild, level: float) -> pd.DataFrame:
+        from salesnb import wild_bootstrap
+
+        terms = [t for t in frame.index if t != "Intercept"] if wild is True else list(wild)
+        if not terms:
+            return frame
+        boot = wild_bootstrap.bootstrap_intervals(self, terms, level).set_index("term")
+        frame = frame.copy()
+        frame.loc[terms, ["low", "high", "p"]] = boot[["ci_low", "ci_high", "p"]].to_numpy()
+        frame.loc[terms, "model"] = f"{self.model}, {wild_bootstrap.METHOD}"
+        return frame
 
 
 def model_frame(panel: pd.DataFrame) -> pd.DataFrame:
@@ -339,9 +366,13 @@ def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,
                     subject: str = "cost per customer") -> str:
     """One plain-English sentence about a CAC multiplier, never overstating.
 
-    An interval that includes 1 is reported as "no clear difference" with its range.
+    An interval that includes 1 is reported as "no clear difference" with its range; an
+    unbounded one (the wild bootstrap with very few teams) as "the data cannot pin this down".
     """
     label = _label(term, references or {})
+    if not (np.isfinite(ci_high) and ci_low > 0):
+        return (f"{label}: the data cannot pin this down (the 95% interval is unbounded: "
+                "too few teams).")
     if ci_low <= 1 <= ci_high:
         return (f"{label}: no clear difference in {subject} (95% CI from "
                 f"{_change(ci_low)} to {_change(ci_high)}).")
@@ -352,9 +383,11 @@ def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,
             f"(95% CI {bounds[0]:.0f}-{bounds[1]:.0f}%).")
 
 
-def findings(fit: DriversFit, level: float = 0.95) -> pd.DataFrame:
-    """The effects table with one plain sentence per effect (column ``finding``)."""
-    effects = fit.effects(level)
+def findings(fit: DriversFit, level: float = 0.95,
+             wild: Sequence[str] | bool = ()) -> pd.DataFrame:
+    """The effects table with one plain sentence per effect (column ``finding``);
+    ``wild`` as in :meth:`DriversFit.effects`."""
+    effects = fit.effects(level, wild=wild)
     references = {"tactic": fit.reference_tactic, **REFERENCE,
                   "region": sorted(fit.data["region"].unique())[0] if "region" in fit.data
                   else ""}
@@ -421,7 +454,10 @@ def fit_log_cac(panel: pd.DataFrame, mixed: bool = False) -> DriversFit:
 class _LogCacFit(DriversFit):
     """log-CAC models: the coefficient *is* log of the multiplier (no sign flip)."""
 
-    def effects(self, level: float = 0.95) -> pd.DataFrame:
+    def effects(self, level: float = 0.95, wild: Sequence[str] | bool = ()) -> pd.DataFrame:
+        if wild:
+            raise SalesnbError("the wild cluster bootstrap is implemented for the count "
+                               "model (fit_drivers) only")
         names = [n for n in self.result.params.index if n != "Group Var"]
         params, se = self.result.params.loc[names], self.result.bse.loc[names]
         crit = self.critical(level)
@@ -604,8 +640,11 @@ def model_suite(data, month_effects: bool = False) -> ModelSuite:
     main = fit_drivers(panel, model=kind, month_effects=month_effects)
     notes += [f"{main.model}: {n}" for n in main.notes]
     notes += _data_warnings(main)
+    guarded = main.guarded_terms()
+    if guarded:
+        notes.append(_guard_note(main, guarded))
     grid = cac_grid(main)
-    tables = {"effects": findings(main), "grid": grid,
+    tables = {"effects": findings(main, wild=guarded), "grid": grid,
               "contrasts": style_contrasts(grid, main),
               "alternatives": pd.concat([fit_log_cac(panel).effects(),
                                          fit_log_cac(panel, mixed=True).effects()]),
@@ -645,6 +684,19 @@ def _attempt(notes: list[str], what: str, function, *args):
         notes.extend(f"{what}: {warning}" for warning in caught)
 
 
+def _guard_note(fit: DriversFit, guarded: list[str]) -> str:
+    from salesnb import wild_bootstrap
+
+    if len(guarded) == len(fit.coefficients()) - 1:
+        reason = "few or very unequal teams"
+    else:
+        reason = (f"fewer than {wild_bootstrap.FEW_TREATED_TEAMS} teams on one side of "
+                  "these terms")
+    terms = ", ".join(_plain_term(t) for t in guarded)
+    return (f"few-team guard ({reason}): intervals and p-values from the {wild_bootstrap.METHOD}"
+            f" for {terms}")
+
+
 def _data_warnings(fit: DriversFit) -> list[str]:
     """Few teams, unbalanced clusters, thin tactic x style cells: said, not hidden."""
     frame = fit.data
@@ -652,7 +704,8 @@ def _data_warnings(fit: DriversFit) -> list[str]:
     sizes = frame.groupby("team_id").size()
     if len(sizes) < FEW_TEAMS:
         notes.append(f"only {len(sizes)} teams: clustered intervals are too narrow with fewer "
-                     f"than {FEW_TEAMS}; read them as optimistic (wild cluster bootstrap: to do)")
+                     f"than {FEW_TEAMS}; the effects use the wild cluster bootstrap, the CAC "
+                     "grid and contrasts still use t(teams - 1): read them as optimistic")
     if sizes.max() > 5 * sizes.min():
         notes.append("teams differ a lot in size (largest > 5x smallest): clustered "
                      "intervals lean on the large teams")

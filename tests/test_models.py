@@ -119,9 +119,12 @@ def test_attrition_hazard_ratios_point_the_planted_way(large_demo):
      "(95% CI from 15% lower to 5% higher)."),
     (("tactic=events", 6.0, 5.5, 6.6), "Events vs referrals: 500% higher cost per customer "
      "(95% CI 450-560%)."),
+    (("involvement=hands_on", 0.8, 0.0, float("inf")), "Teams under hands on leaders (vs "
+     "hybrid): the data cannot pin this down (the 95% interval is unbounded: too few teams)."),
 ])
 def test_sentences_never_overstate(args, expected):
-    references = {"tactic": "referrals", "decision_style": "consultative", "region": "East"}
+    references = {"tactic": "referrals", "decision_style": "consultative", "region": "East",
+                  "involvement": "hybrid"}
     assert models.describe_effect(*args, references=references) == expected
 
 

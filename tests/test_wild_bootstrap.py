@@ -1,0 +1,119 @@
+"""The few-team guard: restricted wild cluster bootstrap intervals for the drivers model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesnb import demo, load, metrics, models, wild_bootstrap
+from salesnb.errors import SalesnbError
+from salesnb.paths import DEMO_DIR
+
+WILD = f"negbin, {wild_bootstrap.METHOD}"
+
+
+@pytest.fixture(scope="module")
+def few_teams(tmp_path_factory):
+    """12 teams x 24 months: too few teams for clustered intervals alone."""
+    out = tmp_path_factory.mktemp("wild") / "data"
+    tables = demo.generate(out=out, seed=11, teams=12, months=24)
+    panel = metrics.panel(load(out))
+    return models.fit_drivers(panel, model="negbin"), tables["truth"].attrs["truth"]
+
+
+@pytest.fixture(scope="module")
+def planted_wild(few_teams):
+    fit, truth = few_teams
+    planted = demo.planted_effects(truth)
+    raw = [t for t in fit.coefficients().index if models._plain_term(t) in planted]
+    return fit.effects(wild=raw).set_index("term"), planted
+
+
+def test_few_teams_put_every_term_under_the_guard(few_teams):
+    fit, _ = few_teams
+    assert wild_bootstrap.needs_guard(fit)
+    assert fit.guarded_terms() == [t for t in fit.coefficients().index if t != "Intercept"]
+
+
+def test_bootstrap_intervals_cover_the_planted_effects_with_few_teams(planted_wild):
+    """13 planted effects at 12 teams: t(G-1) intervals miss 3 of them here, WCR at most 2."""
+    effects, planted = planted_wild
+    assert set(effects.loc[list(planted), "model"]) == {WILD}
+    missed = [term for term, value in planted.items()
+              if not effects.loc[term, "ci_low"] <= value <= effects.loc[term, "ci_high"]]
+    assert len(missed) <= 2, missed
+    inside = (effects["ci_low"] <= effects["estimate"]) & (effects["estimate"]
+                                                          <= effects["ci_high"])
+    assert inside.all()
+
+
+def test_bootstrap_intervals_are_wider_than_clustered_ones_with_few_teams(few_teams,
+                                                                        planted_wild):
+    fit, _ = few_teams
+    wild, planted = planted_wild
+    clustered = fit.effects().set_index("term").loc[list(planted)]
+    wild = wild.loc[list(planted)]
+    ratio = np.log(wild["ci_high"] / wild["ci_low"]) / np.log(
+        clustered["ci_high"] / clustered["ci_low"])
+    assert ratio.median() > 1.0, ratio
+
+
+def test_interval_ends_are_where_the_bootstrap_test_starts_rejecting(few_teams):
+    fit, _ = few_teams
+    term = next(t for t in fit.coefficients().index if "hands_on" in t)
+    row = wild_bootstrap.bootstrap_intervals(fit, [term]).iloc[0]
+    problem = wild_bootstrap._Problem.from_fit(fit, draws=999, seed=0)
+    j = problem.names.index(term)
+    margin = 0.1 * float(fit.result.bse[term])
+    for end, outward in ((row["ci_low"], -1), (row["ci_high"], 1)):
+        assert problem.p_value(j, end - outward * margin) >= 0.05
+        assert problem.p_value(j, end + outward * margin) < 0.05
+    assert problem.p_value(j, row["coef"]) > 0.5  # the estimate itself is not rejected
+
+
+def test_a_large_planted_effect_is_significant_under_the_bootstrap(planted_wild):
+    effects, _ = planted_wild
+    assert effects.loc["tactic=events", "p"] < 0.01  # events cost six times referrals
+
+
+def test_the_poisson_model_has_the_guard_too(few_teams):
+    fit, _ = few_teams
+    poisson = models.fit_drivers(fit.data.assign(period=pd.to_datetime(fit.data["period"])),
+                                 model="poisson")
+    term = next(t for t in poisson.coefficients().index if t.endswith("[T.events]"))
+    row = poisson.effects(wild=[term]).set_index("term").loc["tactic=events"]
+    assert row["model"] == f"poisson, {wild_bootstrap.METHOD}"
+    assert row["ci_low"] < row["estimate"] < row["ci_high"] and 0 <= row["p"] <= 1
+
+
+def test_on_the_default_demo_only_thinly_carried_terms_are_guarded():
+    fit = models.fit_drivers(metrics.panel(load(DEMO_DIR)))
+    frame = fit.data
+    expected = []
+    for column in ("decision_style", "involvement", "region"):
+        for level in sorted(frame[column].unique()):
+            with_level = frame.loc[frame[column] == level, "team_id"].nunique()
+            without = frame.loc[frame[column] != level, "team_id"].nunique()
+            if min(with_level, without) < wild_bootstrap.FEW_TREATED_TEAMS:
+                expected.append(f"{column}={level}")
+    terms = {models._plain_term(t) for t in fit.coefficients().index}
+    guarded = {models._plain_term(t) for t in fit.guarded_terms()}
+    assert not wild_bootstrap.needs_guard(fit)
+    assert guarded == set(expected) & terms
+    assert "involvement=hands_on" in guarded
+
+
+def test_model_suite_says_which_intervals_come_from_the_bootstrap(small_demo):
+    suite = models.model_suite(load(small_demo))
+    assert set(suite["effects"]["model"]) == {f"{suite['effects']['model'].iloc[0]}"}
+    assert wild_bootstrap.METHOD in suite["effects"]["model"].iloc[0]
+    assert any(note.startswith("few-team guard (few or very unequal teams)")
+               for note in suite.notes)
+
+
+def test_log_cac_models_refuse_the_bootstrap(few_teams):
+    fit, _ = few_teams
+    log_cac = models.fit_log_cac(fit.data.assign(period=pd.to_datetime(fit.data["period"])))
+    with pytest.raises(SalesnbError, match="count model"):
+        log_cac.effects(wild=True)
