@@ -663,6 +663,9 @@ def model_suite(data, month_effects: bool = False) -> ModelSuite:
         hazards = _attempt(notes, "rep attrition", attrition_hazards, reps, start, end)
         if hazards is not None:
             tables["attrition"] = hazards
+        cost = _attempt(notes, "attrition cost", people.attrition_cost, data)
+        if cost is not None:
+            tables["attrition_cost"] = cost
     return ModelSuite(tables, notes, time.perf_counter() - started)
 
 

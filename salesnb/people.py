@@ -116,3 +116,43 @@ def _tenure(grid: ir.Table, keys: list[str]) -> pd.DataFrame:
     rows["tenure"] = (rows["exit_date"].fillna(end) - rows["hire_date"]).dt.days
     return rows.groupby(keys, dropna=False)["tenure"].median().rename(
         "median_tenure_days").reset_index()
+
+
+def attrition_cost(data: Engine | Dataset, by: Sequence[str] = ("decision_style",),
+                   replacement_share: float = 0.5) -> pd.DataFrame:
+    """What rep attrition costs per new customer, per group.
+
+    replacement cost = exits x the leaver's annual cost x ``replacement_share`` (hiring,
+    ramp-up and lost selling time; 0.5, half a year's cost, is a common rule of thumb:
+    set your own), counted in the group of the exit month; turnover cost per customer =
+    replacement cost / new customers of the group (missing where the group won none).
+    Leavers without an annual cost are valued at the mean annual cost of all reps.
+    """
+    from salesnb import metrics
+
+    if not 0 <= replacement_share <= 5:
+        raise SalesnbError(f"replacement_share is a multiple of annual cost (0.5 = half a "
+                           f"year); {replacement_share!r} is not plausible")
+    keys = list(by)
+    if not keys or any(d not in PEOPLE_DIMENSIONS for d in keys):
+        raise SalesnbError(f"group attrition cost by one or more of {list(PEOPLE_DIMENSIONS)}, "
+                           f"not {keys}")
+    engine = as_engine(data)
+    if "reps" not in engine or "annual_cost" not in engine["reps"].columns:
+        raise SalesnbError("attrition cost needs the reps table with annual_cost; map it")
+    reps = engine["reps"]
+    mean_cost = float(fetch(reps.aggregate(mean=reps.annual_cost.mean()))["mean"].iloc[0])
+    grid = rep_months(data)
+    leaver_cost = grid.exited * grid.annual_cost.fill_null(mean_cost)
+    frame = fetch(grid.group_by(keys).aggregate(exits=grid.exited.sum(),
+                                                leaver_cost=leaver_cost.sum()))
+    frame["replacement_cost"] = frame["leaver_cost"].astype(float) * replacement_share
+    customers = metrics.new_customers(data, by=keys)[[*keys, "new_customers"]]
+    frame = frame.merge(customers, on=keys, how="outer")
+    frame[["exits", "replacement_cost"]] = frame[["exits", "replacement_cost"]].fillna(0)
+    frame["new_customers"] = frame["new_customers"].fillna(0).astype(int)
+    won = frame["new_customers"] > 0
+    frame["turnover_cost_per_customer"] = (frame["replacement_cost"]
+                                           / frame["new_customers"].where(won))
+    columns = [*keys, "exits", "replacement_cost", "new_customers", "turnover_cost_per_customer"]
+    return frame[columns].sort_values(keys).reset_index(drop=True)
