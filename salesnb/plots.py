@@ -1,0 +1,146 @@
+"""Plots of response curves, marginal CAC and budget allocations (matplotlib/seaborn).
+
+Like seaborn: the fitted object first, keywords after, ``ax=`` accepted, the Axes returned;
+nothing is shown or saved here.
+
+- :func:`response_curves`: per tactic, observed customers per team-month (means of spend bins)
+  against per-team monthly spend, the fitted curve of the typical team and its bootstrap band.
+- :func:`marginal_cac`: marginal CAC against organisation monthly spend, with its band and
+  a marker at current spend.
+- :func:`allocation_bars`: current and optimised monthly spend per tactic (``*`` marks spend
+  outside the observed range).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from salesnb.curves import ResponseCurves, percentile_interval, response, safe_ratio
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from salesnb.budget import Allocation
+
+GRID_POINTS = 100
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.figure().add_subplot()
+
+
+def _colours(n: int) -> list:
+    import seaborn as sns
+
+    return sns.color_palette(n_colors=n)
+
+
+def response_curves(curves: ResponseCurves, ax: Axes | None = None,
+                    tactics: list | None = None, bins: int = 8, level: float = 0.95) -> Axes:
+    """Observed points, fitted curve and bootstrap band per tactic (per team-month scale).
+
+    Parameters
+    ----------
+    curves : fitted response curves.
+    tactics : tactics (or labels) to draw; default all.
+    bins : spend bins (equal counts) whose mean customers are drawn as points.
+
+    Returns
+    -------
+    Axes
+        One line, one point set and one band per unit drawn.
+    """
+    ax = _axes(ax)
+    units = _units(curves, tactics)
+    for colour, unit in zip(_colours(len(units)), units, strict=True):
+        label = curves.labels[unit]
+        points = _binned(curves.cells[curves.cells["unit"] == unit], bins)
+        ax.scatter(points["effective_spend"], points["new_customers"], color=colour, s=18,
+                   alpha=0.8)
+        x = np.geomspace(points["effective_spend"].min(), points["effective_spend"].max(),
+                         GRID_POINTS)
+        values = response(curves.form, curves.all_parameters()[:, [unit]], x[:, None, None],
+                          curves.reference_spend)[:, :, 0]  # (grid, 1 + draws)
+        low, high = percentile_interval(values[:, 1:].T, level)
+        ax.plot(x, values[:, 0], color=colour, label=label)
+        ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+    ax.set_xlabel("spend per team per month")
+    ax.set_ylabel("new customers per team per month")
+    ax.set_title(f"Response curves ({curves.form}; points: means of spend bins)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def _binned(cells: pd.DataFrame, bins: int) -> pd.DataFrame:
+    groups = pd.qcut(cells["effective_spend"], q=min(bins, len(cells)), duplicates="drop")
+    return cells.groupby(groups, observed=True)[["effective_spend", "new_customers"]].mean()
+
+
+def marginal_cac(curves: ResponseCurves, ax: Axes | None = None, tactics: list | None = None,
+                 level: float = 0.95) -> Axes:
+    """Marginal CAC against organisation monthly spend, per tactic, with current spend marked.
+
+    The x range of each tactic is its observed per-team range times the teams running it.
+
+    Returns
+    -------
+    Axes
+        One line, one band and one current-spend marker per unit drawn.
+    """
+    ax = _axes(ax)
+    units = _units(curves, tactics)
+    for colour, unit in zip(_colours(len(units)), units, strict=True):
+        row = curves.units.iloc[unit]
+        x = np.geomspace(row["observed_low"], row["observed_high"], GRID_POINTS) * row["n_teams"]
+        marginal = safe_ratio(1.0, np.stack([curves.slope_matrix(np.array([v]), np.array([unit]))
+                                             [:, 0] for v in x]))  # (grid, 1 + draws)
+        low, high = percentile_interval(marginal[:, 1:].T, level)
+        ax.plot(x, marginal[:, 0], color=colour, label=curves.labels[unit])
+        ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+        current = row["current_spend"]
+        now = safe_ratio(1.0, curves.slope_matrix(np.array([current]), np.array([unit]))[0, 0])
+        ax.scatter([current], [now], color=colour, edgecolor="black", zorder=3, s=30)
+    ax.set_xlabel("monthly spend on the tactic (whole organisation)")
+    ax.set_ylabel("marginal CAC (cost of the next new customer)")
+    ax.set_title("Marginal CAC (dots: current spend)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def allocation_bars(allocation: Allocation, ax: Axes | None = None) -> Axes:
+    """Current and optimised monthly spend per tactic as grouped horizontal bars.
+
+    Returns
+    -------
+    Axes
+        Two bars per unit (current, optimised).
+    """
+    import seaborn as sns
+
+    ax = _axes(ax)
+    table = allocation.table
+    labels = [f"{label} *" if flagged else label
+              for label, flagged in zip(allocation.labels, table["extrapolated"], strict=True)]
+    long = pd.DataFrame({
+        "tactic": labels * 2,
+        "spend": np.concatenate([table["current_spend"], table["new_spend"]]),
+        "allocation": ["current"] * len(table) + ["optimised"] * len(table),
+    })
+    sns.barplot(long, x="spend", y="tactic", hue="allocation", orient="h", ax=ax)
+    ax.set_xlabel("monthly spend (whole organisation)")
+    ax.set_ylabel("")
+    ax.set_title("Budget allocation (* outside the observed spend range)")
+    return ax
+
+
+def _units(curves: ResponseCurves, tactics: list | None) -> list[int]:
+    if tactics is None:
+        return list(range(len(curves.units)))
+    return sorted({int(u) for tactic in tactics for u in curves.select(tactic)})
