@@ -1,4 +1,4 @@
-"""The ``salesnb`` command line: ``salesnb demo``, ``salesnb validate``.
+"""The ``salesnb`` command line: ``salesnb demo``, ``salesnb validate``, ``salesnb report``.
 
 Every expected failure (bad data, bad mapping, missing files) prints a plain
 message and exits 1; tracebacks are for bugs only.
@@ -7,6 +7,7 @@ message and exits 1; tracebacks are for bugs only.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -20,6 +21,9 @@ examples:
   salesnb validate data/demo
   salesnb validate data/examples/salesforce
   salesnb validate duckdb:///sales.duckdb --mapping mapping.yml
+  salesnb report --by region --jobs 2
+  salesnb report --data exports/ --by team --segments T01,T02 --param period_start=2024-07
+  salesnb report --notebooks 01 03 --name q3-review --out /shared/reports
 """
 
 
@@ -54,7 +58,48 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--mapping", type=Path, default=None,
                           help="mapping file (default: mapping.yml in the DATA folder)")
     validate.set_defaults(run=_run_validate)
+    _add_report(commands)
     return parser
+
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    from salesnb.paths import DEMO_DIR, REPORTS_DIR
+
+    report = commands.add_parser(
+        "report", help="run the notebook suite for every segment and publish HTML reports",
+        description="Run the parameterised notebooks with papermill for every segment, in "
+                    "parallel, into a new folder OUT/NAME/: per segment the executed "
+                    "notebooks, leadership HTML without code and a manifest.json; an "
+                    "index.html lists every segment. Exits 1 if any notebook failed.")
+    report.add_argument("--data", default=str(DEMO_DIR),
+                        help="a folder of exports, a .xlsx/.duckdb/.sqlite file or a database "
+                             "URL (default: the bundled demo data)")
+    report.add_argument("--mapping", type=Path, default=None,
+                        help="mapping file (default: mapping.yml in the DATA folder)")
+    report.add_argument("--by", default=None,
+                        help="one report per distinct value of: region, segment, industry, "
+                             "team (team_id), leader (leader_id); default: one segment 'all'")
+    report.add_argument("--segments", default=None, metavar="V1,V2",
+                        help="with --by: only these values (comma-separated)")
+    report.add_argument("--include-all", action="store_true",
+                        help="with --by: also report on the whole dataset (segment 'all')")
+    report.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="notebook parameter (repeatable); VALUE is read as a literal: "
+                             "3, 0.5, true, None, text; e.g. period_start=2024-07")
+    report.add_argument("--notebooks", nargs="+", default=None, metavar="NB",
+                        help="run only these notebooks: names (01_overview, overview, 01) or "
+                             ".ipynb paths (default: every notebooks/NN_*.ipynb)")
+    report.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                        help="worker processes running notebooks in parallel "
+                             "(default: CPUs, at most 4)")
+    report.add_argument("--out", type=Path, default=REPORTS_DIR,
+                        help="reports folder (default: reports/ of the project)")
+    report.add_argument("--name", default=None,
+                        help="run folder name (default: a timestamp); an existing run is "
+                             "never overwritten")
+    report.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (it is off anyway when stderr is not a terminal)")
+    report.set_defaults(run=_run_report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +138,26 @@ def _run_validate(args: argparse.Namespace) -> int:
     print("valid: all checks passed")
     print(dataset.describe())
     return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from salesnb import batch
+
+    if args.jobs < 1:
+        raise SalesnbError("--jobs must be at least 1.")
+    only = [v.strip() for v in args.segments.split(",") if v.strip()] if args.segments else None
+    if only and not args.by:
+        raise SalesnbError("--segments needs --by (which column the values belong to).")
+    plan = batch.plan_run(args.data, mapping=args.mapping, by=args.by,
+                          params=dict(batch.parse_param(p) for p in args.param),
+                          notebooks=args.notebooks, out=args.out, name=args.name, only=only,
+                          include_all=args.include_all)
+    print(f"running {len(plan.notebooks)} notebook(s) x {len(plan.segments)} segment(s) "
+          f"with {args.jobs} worker(s) into {plan.partial_folder}", file=sys.stderr)
+    result = batch.execute(plan, jobs=args.jobs, progress=False if args.no_progress else None)
+    print(result.summary())
+    print(f"index: {result.index}")
+    return 1 if result.failed else 0
 
 
 def _version() -> str:

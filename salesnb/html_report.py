@@ -1,0 +1,122 @@
+"""Executed notebook -> standalone leadership HTML: no code, no prompts, nothing from the network.
+
+nbconvert's ``lab`` template is used for its styling, with every block that
+loads scripts from a CDN (require.js, MathJax, Mermaid, widgets) emptied, so
+the page opens offline, from a file or an e-mail attachment, without console
+errors. Images stay embedded (matplotlib's PNG outputs are base64 data URIs).
+For readers without code, the export also drops
+
+- cells tagged ``remove`` (whole cell), ``remove_input`` or ``remove_output``;
+- stderr streams (warnings, logging) and the papermill parameter cells;
+- tracebacks: an error output becomes one plain line "ErrorName: message".
+
+The executed ``.ipynb`` beside the HTML keeps all of it for analysts.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+
+import nbformat
+
+TEMPLATE_NAME = "salesnb_report.html.j2"
+TEMPLATE = """\
+{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+  body { max-width: 60rem; margin: 0 auto; padding: 1rem 2rem; }
+  .salesnb-error { border-left: 4px solid #b00020; background: #fdecee; padding: .5rem 1rem; }
+  .salesnb-meta { color: #555; font-size: .9em; }
+</style>
+{%- endblock extra_css -%}
+"""
+REMOVE_CELL_TAGS = {"remove", "remove_cell", "remove-cell", "parameters", "injected-parameters",
+                    "papermill-error-cell-tag"}
+REMOVE_INPUT_TAGS = {"remove_input", "remove-input"}
+REMOVE_OUTPUT_TAGS = {"remove_output", "remove-output"}
+
+
+def notebook_to_html(notebook: nbformat.NotebookNode, title: str, subtitle: str = "") -> str:
+    """Render an executed notebook as a self-contained HTML page without code.
+
+    Parameters
+    ----------
+    notebook
+        The executed notebook (not modified).
+    title
+        The page title (``<title>`` and a heading line).
+    subtitle
+        One line under the title, e.g. the segment and the data fingerprint.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab", template_file=TEMPLATE_NAME, extra_loaders=[_template_loader()],
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        embed_images=True)
+    cleaned = _for_leadership(notebook)
+    if _has_error(notebook):
+        cleaned.cells.insert(0, nbformat.v4.new_markdown_cell(
+            '<p class="salesnb-error"><strong>This report is incomplete:</strong> one step '
+            "failed (shown below where it happened); the figures before it are valid.</p>"))
+    if subtitle:
+        cleaned.cells.insert(0, nbformat.v4.new_markdown_cell(
+            f'<p class="salesnb-meta">{html.escape(subtitle)}</p>'))
+    body, _ = exporter.from_notebook_node(cleaned, resources={"metadata": {"name": title}})
+    return body
+
+
+def _template_loader():
+    import jinja2
+
+    return jinja2.DictLoader({TEMPLATE_NAME: TEMPLATE})
+
+
+def _for_leadership(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of the notebook with code-only material removed (see the module docstring)."""
+    nb = copy.deepcopy(notebook)
+    nb.metadata.pop("widgets", None)
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & REMOVE_CELL_TAGS:
+            continue
+        if cell.cell_type == "code":
+            if tags & REMOVE_OUTPUT_TAGS:
+                cell.outputs = []
+            cell.outputs = [_plain(out) for out in cell.get("outputs", []) if _shown(out)]
+            if not cell.outputs:
+                continue  # a code cell without output would only leave an empty box
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def _has_error(notebook: nbformat.NotebookNode) -> bool:
+    return any(out.get("output_type") == "error"
+               for cell in notebook.cells for out in cell.get("outputs", []))
+
+
+def _shown(output: nbformat.NotebookNode) -> bool:
+    return not (output.get("output_type") == "stream" and output.get("name") == "stderr")
+
+
+def _plain(output: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """An error output as one readable line instead of a coloured traceback."""
+    if output.get("output_type") != "error":
+        return output
+    line = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+    return nbformat.v4.new_output(
+        "display_data",
+        data={"text/html": f'<div class="salesnb-error">This step failed: '
+                           f"{html.escape(line)}</div>", "text/plain": line})
