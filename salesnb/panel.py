@@ -37,6 +37,9 @@ TEAM_COLUMNS = ("leader_id", "region", "segment", "industry")
 LEADER_COLUMNS = ("title", "industry_years", "admin_share", "training_hours", "recognition")
 
 
+NEW_CUSTOMER_FLAG = "new_customer"
+
+
 def as_count(condition: ir.BooleanValue) -> ir.IntegerValue:
     """1 where ``condition`` holds, else 0 (PostgreSQL cannot cast boolean to bigint)."""
     import ibis
@@ -66,11 +69,18 @@ def new_customer_deals(engine: Engine) -> ir.Table:
     """The won deals that brought a new customer (a customer's first won deal), with period.
 
     The ranking window runs over won deals only, so it sorts a fraction of the table.
+    A deals table that carries the ``new_customer`` flag (set by
+    :func:`salesnb.segments.select` on the whole data, so a returning customer is not new
+    again in a later period or another region) is taken at its word.
     """
     import ibis
 
     deals = engine["deals"]
     won = deals.filter(deals.outcome == "won")
+    if NEW_CUSTOMER_FLAG in won.columns:  # decided on all deals before a segment was selected
+        first_wins = won.filter(won[NEW_CUSTOMER_FLAG])
+        return first_wins.mutate(period=first_wins.close_date.truncate("M")).drop(
+            NEW_CUSTOMER_FLAG)
     customer = won.customer_id if "customer_id" in won.columns else won.deal_id
     won = won.mutate(period=won.close_date.truncate("M"),
                      customer_key=ibis.coalesce(customer, won.deal_id))

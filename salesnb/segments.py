@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -99,6 +100,8 @@ def select(dataset: Dataset, by: str | None = None, value: object = None,
     tables = dict(dataset.tables)
     notes = list(dataset.notes)
     column = resolve_by(by)
+    if (column is not None and value is not None) or start is not None or end is not None:
+        tables["deals"] = with_new_customer_flag(tables["deals"])
     if column is not None and value is not None:
         tables = _restrict_to_teams(tables, _teams_matching(dataset, column, value))
         notes.append(f"segment: {column} = {value}")
@@ -106,6 +109,24 @@ def select(dataset: Dataset, by: str | None = None, value: object = None,
         tables = _restrict_to_months(tables, _month(start, "start"), _month(end, "end"))
         notes.append(f"period: {start or 'first month'} to {end or 'last month'}")
     return replace(dataset, tables=tables, notes=notes)
+
+
+def with_new_customer_flag(deals: pd.DataFrame) -> pd.DataFrame:
+    """Deals with ``new_customer`` set on the *whole* table: True for each customer's first
+    won deal (earliest close date, then deal id; no customer id: the deal is its own
+    customer), so a segment or period never counts a returning customer as new again."""
+    from salesnb.panel import NEW_CUSTOMER_FLAG
+
+    if NEW_CUSTOMER_FLAG in deals:
+        return deals
+    deals = deals.reset_index(drop=True)
+    won = deals[deals["outcome"] == "won"]
+    customer = (won["customer_id"].astype(object).where(won["customer_id"].notna(),
+                                                        won["deal_id"])
+                if "customer_id" in won else won["deal_id"])
+    ordered = won.assign(_customer=customer).sort_values(["close_date", "deal_id"])
+    first = ordered.index[~ordered["_customer"].duplicated()]
+    return deals.assign(**{NEW_CUSTOMER_FLAG: deals.index.isin(first)})
 
 
 def headline(dataset: Dataset) -> dict[str, float | int | None]:
@@ -122,9 +143,9 @@ def headline(dataset: Dataset) -> dict[str, float | int | None]:
     from salesnb import metrics
 
     row = metrics.cac(dataset, by=[]).iloc[0]
-    spend = float(row["spend"])
+    spend = 0.0 if pd.isna(row["spend"]) else float(row["spend"])  # NaN: no activity at all
     people_cost = 0.0 if pd.isna(row["people_cost"]) else float(row["people_cost"])
-    customers = int(row["new_customers"])
+    customers = 0 if pd.isna(row["new_customers"]) else int(row["new_customers"])
     total = spend + people_cost
     return {"spend": spend, "people_cost": people_cost, "total_cost": total,
             "new_customers": customers,
@@ -201,3 +222,15 @@ def _month(text: str | None, what: str) -> pd.Period | None:
         raise SalesnbError(f"period {what} {text!r} is not a month; write it as YYYY-MM "
                            "(e.g. 2024-03).")
     return pd.Period(str(text), freq="M")
+
+
+def open_data(data: str | Path | None = None, mapping: str | Path | None = None,
+              by: str | None = None, value: object = None, start: str | None = None,
+              end: str | None = None) -> Dataset:
+    """Load and validate ``data`` (default: the bundled demo) and select a segment/period:
+    the first step of every notebook (see :func:`select`)."""
+    from salesnb.loading import load
+    from salesnb.paths import DEMO_DIR
+
+    dataset = load(DEMO_DIR if data is None else data, mapping=mapping)
+    return select(dataset, by=by, value=value, start=start, end=end)

@@ -79,4 +79,40 @@ def test_slug_makes_safe_folder_names():
     assert segments.slug("Mid-Market") == "mid-market"
     assert segments.slug("North / East ") == "north-east"
     assert segments.slug("../..") == "blank"
-    assert pd.notna(segments.slug(None))
+    assert segments.slug(None) == "none"
+
+
+@pytest.fixture(scope="module")
+def returning_customers(data):
+    """The small demo plus, for 30 customers, a second win months later in another team."""
+    from dataclasses import replace
+
+    deals = data.deals
+    won = deals[deals["outcome"] == "won"].sort_values("close_date").head(30)
+    teams = sorted(data.teams["team_id"])
+    repeat = won.assign(
+        deal_id=won["deal_id"] + "-again",
+        close_date=won["close_date"] + pd.DateOffset(months=4),
+        team_id=[teams[(teams.index(t) + 1) % len(teams)] for t in won["team_id"]])
+    return replace(data, tables={**data.tables, "deals": pd.concat([deals, repeat])})
+
+
+def test_a_returning_customer_is_not_new_again_in_a_segment_or_period(returning_customers):
+    whole = segments.headline(returning_customers)["new_customers"]
+    assert whole == segments.headline(segments.select(
+        returning_customers, start="2024-01"))["new_customers"]
+    by_region = [segments.headline(segments.select(returning_customers, "region", v))
+                 for v in segments.segment_values(returning_customers, "region")]
+    halves = [segments.headline(segments.select(returning_customers, start=s, end=e))
+              for s, e in (("2024-01", "2024-04"), ("2024-05", "2024-08"))]
+    assert sum(p["new_customers"] for p in by_region) == whole
+    assert sum(p["new_customers"] for p in halves) == whole
+
+
+def test_an_empty_segment_has_zero_customers_and_no_cac(data):
+    from dataclasses import replace
+
+    idle = data.teams.iloc[:1].assign(team_id="T-IDLE")
+    padded = replace(data, tables={**data.tables, "teams": pd.concat([data.teams, idle])})
+    figures = segments.headline(segments.select(padded, "team", "T-IDLE"))
+    assert figures["new_customers"] == 0 and figures["blended_cac"] is None
