@@ -26,7 +26,18 @@ from salesnb.errors import (
 )
 
 if TYPE_CHECKING:
-    from salesnb import attribution, demo, metrics, people
+    from salesnb import (
+        attribution,
+        budget,
+        curves,
+        demo,
+        metrics,
+        models,
+        narrative,
+        people,
+        plots,
+        segments,
+    )
     from salesnb.dataset import Dataset
     from salesnb.engine import Engine
     from salesnb.loading import load
@@ -40,12 +51,13 @@ _LAZY = {
     "Dataset": ("salesnb.dataset", "Dataset"),
     "Engine": ("salesnb.engine", "Engine"),
 }
-_LAZY_MODULES = {"demo", "metrics", "people", "attribution"}
+_LAZY_MODULES = {"demo", "metrics", "people", "attribution", "models", "curves", "budget",
+                 "plots", "segments", "narrative"}
 
 __all__ = [
     "DataCleaningWarning", "Dataset", "Engine", "MappingError", "Problem", "SalesnbError",
-    "SalesnbWarning", "SourceError", "ValidationError", "attribution", "demo", "load",
-    "metrics", "people", "scan",
+    "SalesnbWarning", "SourceError", "ValidationError", "attribution", "budget", "curves", "demo",
+    "load", "metrics", "models", "narrative", "people", "plots", "scan", "segments",
 ]
 
 

@@ -418,6 +418,8 @@ def _label(term: str, references: dict[str, str]) -> str:
                 f"{words(references.get(name, 'reference'))})")
     if name == "region":
         return f"Region {value} (vs {references.get('region', 'reference')})"
+    if name == "recognition":
+        return "Teams whose leader recognises reps (vs not)"
     if name == "years10":
         return "Each 10 more years of leader industry experience"
     if name == "admin10":
@@ -621,9 +623,13 @@ class ModelSuite:
         return self.tables[name]
 
 
-def model_suite(data, month_effects: bool = False) -> ModelSuite:
+def model_suite(data, month_effects: bool = False, model: str = "auto") -> ModelSuite:
     """Run the drivers model, its alternatives, the CAC grid, contrasts, style changes,
-    attrition and diagnostics on a Dataset or Engine; say which model is used and why."""
+    attrition and diagnostics on a Dataset or Engine; say which model is used and why.
+
+    ``model``: ``"auto"`` (negative binomial when the overdispersion test says so, else
+    Poisson), ``"negbin"`` or ``"poisson"``.
+    """
     import time
 
     from salesnb import metrics, people
@@ -632,10 +638,14 @@ def model_suite(data, month_effects: bool = False) -> ModelSuite:
     started = time.perf_counter()
     panel = metrics.panel(data)
     dispersion = overdispersion_test(panel)
-    kind = "negbin" if dispersion["p"] < 0.05 else "poisson"
+    if model not in ("auto", "negbin", "poisson"):
+        raise SalesnbError(f"model must be 'auto', 'negbin' or 'poisson', not {model!r}")
+    kind = model if model != "auto" else "negbin" if dispersion["p"] < 0.05 else "poisson"
+    test = f"the overdispersion test gives alpha = {dispersion['alpha']:.2f} " \
+           f"(p = {dispersion['p']:.2g})"
+    why = f"you chose it ({test})" if model != "auto" else test
     notes = [f"main model: {'negative binomial' if kind == 'negbin' else 'Poisson'} with team-"
-             f"clustered errors, because the overdispersion test gives alpha = "
-             f"{dispersion['alpha']:.2f} (p = {dispersion['p']:.2g}); log-CAC OLS and MixedLM "
+             f"clustered errors, because {why}; log-CAC OLS and MixedLM "
              "are shown as cross-checks (they leave out cells without a customer)."]
     main = fit_drivers(panel, model=kind, month_effects=month_effects)
     notes += [f"{main.model}: {n}" for n in main.notes]

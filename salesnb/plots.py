@@ -1,7 +1,17 @@
-"""Plots of response curves, marginal CAC and budget allocations (matplotlib/seaborn).
+"""Plots for the notebooks and reports (matplotlib/seaborn).
 
-Like seaborn: the fitted object first, keywords after, ``ax=`` accepted, the Axes returned;
-nothing is shown or saved here.
+Like seaborn: the data or fitted object first, keywords after, ``ax=`` accepted, the Axes
+returned; nothing is shown or saved here.
+
+Metrics and models:
+
+- :func:`cac_bars`: CAC per group with its bootstrap interval (from ``metrics.cac_intervals``).
+- :func:`cac_trend`: CAC per period, one line per group (from ``metrics.cac(..., period=)``).
+- :func:`effects_forest`: CAC multipliers with intervals on a log scale (``models`` effects).
+- :func:`cac_heatmap`: estimated CAC of every tactic under every decision style.
+- :func:`group_bars`: one measure per group (attrition rate, turnover cost per customer...).
+
+Curves and budget:
 
 - :func:`response_curves`: per tactic, observed customers per team-month (means of spend bins)
   against per-team monthly spend, the fitted curve of the typical team and its bootstrap band.
@@ -144,3 +154,88 @@ def _units(curves: ResponseCurves, tactics: list | None) -> list[int]:
     if tactics is None:
         return list(range(len(curves.units)))
     return sorted({int(u) for tactic in tactics for u in curves.select(tactic)})
+
+
+def cac_bars(intervals: pd.DataFrame, by: str = "tactic", measure: str = "program_cac",
+             ax: Axes | None = None, currency: str = "") -> Axes:
+    """CAC per group as horizontal bars, cheapest first, with the interval as error bars.
+
+    ``intervals`` comes from :func:`salesnb.metrics.cac_intervals` (columns ``measure``,
+    ``measure_low``, ``measure_high``).
+    """
+    ax = _axes(ax)
+    frame = intervals.dropna(subset=[measure]).sort_values(measure, ascending=False)
+    labels = frame[by].astype(str).str.replace("_", " ")
+    errors = np.vstack([frame[measure] - frame[f"{measure}_low"],
+                        frame[f"{measure}_high"] - frame[measure]])
+    ax.barh(labels, frame[measure], xerr=errors, color=_colours(1)[0], capsize=3)
+    ax.set_xlabel(f"{measure.replace('_', ' ')} per new customer {currency}".strip())
+    ax.set_title(f"{measure.replace('_', ' ').capitalize()} by {by.replace('_', ' ')} "
+                 "(bars: 95% interval)")
+    return ax
+
+
+def cac_trend(frame: pd.DataFrame, by: str | None = None, measure: str = "loaded_cac",
+              ax: Axes | None = None, currency: str = "") -> Axes:
+    """CAC per period (one line per ``by`` group); undefined periods leave gaps."""
+    import seaborn as sns
+
+    ax = _axes(ax)
+    sns.lineplot(frame, x="period", y=measure, hue=by, marker="o", ax=ax)
+    ax.set_ylabel(f"{measure.replace('_', ' ')} {currency}".strip())
+    ax.set_xlabel("")
+    ax.set_title(f"{measure.replace('_', ' ').capitalize()} over time")
+    return ax
+
+
+def effects_forest(effects: pd.DataFrame, ax: Axes | None = None,
+                   terms: list[str] | None = None) -> Axes:
+    """CAC multipliers (points) with 95% intervals (lines) on a log scale; 1 = no difference.
+
+    ``effects`` is a tidy effects table (term, estimate, ci_low, ci_high), e.g. from
+    :func:`salesnb.models.findings`.
+    """
+    ax = _axes(ax)
+    frame = effects if terms is None else effects[effects["term"].isin(terms)]
+    frame = frame.iloc[::-1]
+    finite = frame[np.isfinite(frame["ci_high"]) & (frame["ci_low"] > 0)]
+    positions = np.arange(len(finite))
+    ax.hlines(positions, finite["ci_low"], finite["ci_high"], color="grey")
+    ax.plot(finite["estimate"], positions, "o", color=_colours(1)[0])
+    ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_yticks(positions, [t.replace("_", " ").replace(":", " x ") for t in finite["term"]])
+    ax.set_xscale("log")
+    ax.set_xlabel("CAC multiplier (x0.8 = 20% cheaper per customer)")
+    ax.set_title("What changes cost per customer (95% intervals)")
+    return ax
+
+
+def cac_heatmap(grid: pd.DataFrame, ax: Axes | None = None, involvement: str | None = "hybrid",
+                currency: str = "") -> Axes:
+    """Estimated CAC per tactic (rows) and decision style (columns) at one involvement level
+    (``grid`` from :func:`salesnb.models.cac_grid`)."""
+    import seaborn as sns
+
+    ax = _axes(ax)
+    frame = grid if involvement is None else grid[grid["involvement"] == involvement]
+    table = frame.pivot_table(index="tactic", columns="decision_style", values="cac")
+    table = table.loc[table.mean(axis=1).sort_values().index]
+    sns.heatmap(table, annot=True, fmt=",.0f", cmap="RdYlGn_r", cbar=False, ax=ax)
+    ax.set_xlabel("leader decision style")
+    ax.set_ylabel("")
+    suffix = f", {involvement.replace('_', ' ')} leaders" if involvement else ""
+    ax.set_title(f"Estimated CAC {currency}{suffix}".replace("  ", " "))
+    return ax
+
+
+def group_bars(frame: pd.DataFrame, by: str, measure: str, ax: Axes | None = None,
+               label: str | None = None) -> Axes:
+    """One bar per group for any measure (e.g. attrition rate, turnover cost per customer)."""
+    ax = _axes(ax)
+    frame = frame.dropna(subset=[measure])
+    ax.barh(frame[by].astype(str).str.replace("_", " "), frame[measure],
+            color=_colours(1)[0])
+    ax.set_xlabel(label or measure.replace("_", " "))
+    ax.set_title(f"{(label or measure.replace('_', ' ')).capitalize()} by "
+                 f"{by.replace('_', ' ')}")
+    return ax
