@@ -3,7 +3,7 @@
 - :func:`table_overview`: per table, where it came from (passwords masked), rows read, rows
   dropped while loading (totals, blank rows, exact duplicates) and rows kept.
 - :func:`completeness`: per optional column, the share of rows that have a value.
-- :func:`loading_notes`: what loading and selection did, as sentences.
+- :func:`loading_notes`: what loading dropped and what was selected, as sentences.
 """
 
 from __future__ import annotations
@@ -45,10 +45,6 @@ def completeness(dataset: Dataset) -> pd.DataFrame:
 
 
 def loading_notes(dataset: Dataset) -> list[str]:
-    """Sentences about rows dropped while loading and about the selection made."""
-    notes = []
-    for name, provenance in dataset.provenance.items():
-        for reason, count in provenance.rows_dropped.items():
-            if count:
-                notes.append(f"{name}: {count:,} row(s) dropped ({reason.replace('_', ' ')})")
-    return notes + list(dataset.notes) or ["nothing was dropped while loading"]
+    """What loading dropped (totals, blank rows, duplicates) and which segment or period was
+    selected, as sentences."""
+    return list(dataset.notes) or ["nothing was dropped while loading; no selection"]

@@ -1,0 +1,83 @@
+"""Leadership findings: the planted story comes out first, with intervals, never overstated."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import salesnb
+from salesnb import metrics, models, narrative
+from salesnb.paths import DEMO_DIR
+
+
+@pytest.fixture(scope="module")
+def demo_findings():
+    data = salesnb.load(DEMO_DIR)
+    suite = models.model_suite(data)
+    tactic_cac = metrics.cac_intervals(data, by=["tactic"], n_boot=100, seed=0)
+    return suite, tactic_cac, narrative.key_findings(suite, tactic_cac, currency="EUR")
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return json.loads((DEMO_DIR / "truth.json").read_text())
+
+
+def test_findings_lead_with_the_planted_tactic_order(demo_findings, truth):
+    _, _, findings = demo_findings
+    cheapest = min(truth["base_cac"], key=truth["base_cac"].get)
+    dearest = max(truth["base_cac"], key=truth["base_cac"].get)
+    first = findings.iloc[0]
+    assert first["topic"] == "tactics"
+    assert first["finding"].startswith(cheapest.capitalize())
+    assert dearest.replace("_", " ") in first["finding"] and "EUR" in first["finding"]
+
+
+def test_the_planted_style_and_interaction_are_found(demo_findings, truth):
+    _, _, findings = demo_findings
+    by_topic = findings.set_index("topic")["finding"]
+    strongest = max(truth["decision_style_cac_multiplier"].items(),
+                    key=lambda kv: abs(kv[1] - 1))[0]
+    assert strongest in by_topic["leadership style"]
+    interaction = truth["interaction"]
+    assert interaction["tactic"].capitalize() in by_topic["tactic x leadership style"]
+    assert interaction["decision_style"] in by_topic["tactic x leadership style"]
+    assert "lower" in by_topic["tactic x leadership style"]
+
+
+def test_every_finding_states_its_uncertainty_and_at_most_five(demo_findings):
+    _, _, findings = demo_findings
+    assert 3 <= len(findings) <= 5
+    assert findings["finding"].str.contains("95% CI").all()
+    markdown = narrative.as_markdown(findings)
+    assert markdown.startswith("1. **Tactics.**") and markdown.count("\n") == len(findings) - 1
+
+
+def test_no_clear_style_effect_is_said_as_such(demo_findings):
+    suite, _, _ = demo_findings
+    effects = suite["effects"].copy()
+    styles = effects["term"].str.startswith("decision_style=")
+    effects.loc[styles, ["ci_low", "ci_high", "p"]] = [0.8, 1.2, 0.4]
+    blurred = models.ModelSuite({**suite.tables, "effects": effects}, [], 0.0)
+    finding = narrative.key_findings(blurred, limit=5).set_index("topic")["finding"]
+    assert finding["leadership style"].startswith("No clear difference")
+
+
+def test_leadership_terms_keep_clear_interactions_only(demo_findings):
+    suite, _, _ = demo_findings
+    terms = narrative.leadership_terms(suite["effects"])
+    assert "decision_style=autocratic" in terms and "involvement=hands_on" in terms
+    pairs = [t for t in terms if ":" in t]
+    assert pairs and all(t in set(suite["effects"]["term"]) for t in pairs)
+    assert not any(t.startswith("tactic=") and ":" not in t for t in terms)
+
+
+def test_money_and_tables_format_for_reports():
+    assert narrative.money(1234.6, "USD") == "1,235 USD"
+    assert narrative.money(float("nan")) == "undefined"
+    styler = narrative.formatted(pd.DataFrame({"cac": [1234.56], "rate": [0.25], "x": [1.234]}),
+                                 money_columns=("cac",), percent_columns=("rate",))
+    html = styler.to_html()
+    assert "1,235" in html and "25%" in html and "1.23" in html
