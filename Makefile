@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 env: $(STAMP)  ## create .venv with the pinned dependencies and salesnb installed (editable)
 
-report: env  ## the main job: the report suite on the bundled demo data
-	$(BIN)/salesnb validate data/demo
+report: env  ## the main job: the report suite on the demo data, whole organisation and per region
+	$(BIN)/salesnb report --data data/demo --by region --include-all
 
 test: env  ## lint, then the whole test suite
 	$(BIN)/ruff check .
