@@ -21,6 +21,16 @@ def require(available: bool, reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def demo_suite():
+    """The bundled demo and its model suite (about 7 s), shared by every test that reads it."""
+    from salesnb import load, models
+    from salesnb.paths import DEMO_DIR
+
+    data = load(DEMO_DIR)
+    return data, models.model_suite(data)
+
+
+@pytest.fixture(scope="session")
 def small_demo(tmp_path_factory) -> Path:
     """A small generated demo dataset on disk (8 teams, 8 months)."""
     from salesnb import demo

@@ -7,15 +7,13 @@ import json
 import pandas as pd
 import pytest
 
-import salesnb
 from salesnb import metrics, models, narrative
 from salesnb.paths import DEMO_DIR
 
 
 @pytest.fixture(scope="module")
-def demo_findings():
-    data = salesnb.load(DEMO_DIR)
-    suite = models.model_suite(data)
+def demo_findings(demo_suite):
+    data, suite = demo_suite
     tactic_cac = metrics.cac_intervals(data, by=["tactic"], n_boot=100, seed=0)
     return suite, tactic_cac, narrative.key_findings(suite, tactic_cac, currency="EUR")
 

@@ -117,3 +117,22 @@ def test_log_cac_models_refuse_the_bootstrap(few_teams):
     log_cac = models.fit_log_cac(fit.data.assign(period=pd.to_datetime(fit.data["period"])))
     with pytest.raises(SalesnbError, match="count model"):
         log_cac.effects(wild=True)
+
+
+def test_default_demo_recovers_the_planted_effects_with_the_guard(demo_suite):
+    """At seed 42, 12 of 13 planted effects fall inside the suite's 95% intervals; the miss
+    (outbound calls, 3.63 against 3.33, CI 3.39-3.87) is chance: across 50 seeds every one of
+    13 is covered in 21 (benchmarks/README.md). hands_on, which few teams carry, was outside
+    its clustered interval (0.71-0.89) and is inside the guarded one."""
+    import json
+
+    _, suite = demo_suite
+    truth = json.loads((DEMO_DIR / "truth.json").read_text())
+    effects = suite["effects"].set_index("term")
+    planted = demo.planted_effects(truth)
+    missed = [term for term, value in planted.items()
+              if not effects.loc[term, "ci_low"] <= value <= effects.loc[term, "ci_high"]]
+    assert len(missed) <= 1, missed
+    hands_on = effects.loc["involvement=hands_on"]
+    assert hands_on["model"] == WILD
+    assert hands_on["ci_low"] <= planted["involvement=hands_on"] <= hands_on["ci_high"]
