@@ -5,17 +5,24 @@ Definitions (the contract; see :mod:`salesnb.curves` for the curves themselves)
 - **Budget**: organisation monthly spend over all tactics (units) of the curves; default: the
   current total (the sum of each tactic's average monthly spend).
 - **Allocation**: monthly spend per tactic, spread evenly over the teams that run it. Expected
-  new customers a month are ``sum_tactic n_teams * f(spend / n_teams)``.
+  new customers a month are ``sum_tactic teams_per_month * f(spend / teams_per_month)``.
 - **Before**: today's allocation (current spend). **After**: the allocation that maximises
   expected new customers for the budget within the bounds (scipy SLSQP, then projected exactly
-  onto the budget and the bounds). Both are evaluated on the same curves, so the gain comes
-  from the mix alone.
-- **Blended CAC** here: all tactic spend / all expected new customers (program spend; people
-  cost does not move with the budget and is left out).
+  onto the budget and the bounds). Both are evaluated on the same curves. When the budget is
+  the current total, the change comes from the mix alone; with another budget it is the
+  budget change and the new mix together.
+- **Program CAC** (``program_cac``, the DESIGN term): tactic spend of the units with a curve /
+  their expected new customers. People cost does not move with the budget and is left out,
+  so this is *not* blended CAC (all cost incl. people cost / all new customers, as in
+  :func:`salesnb.segments.headline`). Tactics without a curve (see the curves' notes) are
+  outside the budget altogether.
 - **Bounds**: per tactic ``(low, high)`` monthly spend. The default ``high`` is
   ``max_extrapolation x`` the top of the observed range (95th percentile of per-team spend)
-  ``x n_teams``: the optimiser may not go far beyond what was ever spent. Any new spend outside
-  the observed range (5th-95th percentile) is flagged ``extrapolated``.
+  ``x teams_per_month``: the optimiser may not go far beyond what was ever spent. Any new spend
+  outside the observed range (5th-95th percentile) is flagged ``extrapolated``.
+- **Amounts for a tactic with several units** (curves fitted ``by=``): a bound or fixed amount
+  given for a tactic is the tactic's total, split over its groups' units in proportion to their
+  current spend; key a ``(tactic, group)`` pair to set one unit.
 - **Intervals**: every bootstrap draw of the curves evaluated at the *same* two allocations
   (the point-estimate optimum is not re-optimised per draw); the change is paired per draw.
 """
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -33,6 +41,7 @@ from salesnb.errors import SalesnbError
 
 RELATIVE_TOLERANCE = 1e-9
 SMALLEST_BUDGET_SHARE = 0.01  # of the current total: the inverse search starts here
+BUDGET_GRID_POINTS = 16  # budgets scanned by the inverse search before solving
 
 
 @dataclass
@@ -44,8 +53,9 @@ class Allocation:
     table : one row per tactic: keys, ``current_spend``, ``new_spend``, ``change``,
         ``lower_bound``, ``upper_bound``, ``fixed``, ``customers_before``, ``customers_after``,
         ``marginal_cac_before``, ``marginal_cac_after``, ``extrapolated``, ``note``.
-    summary : rows ``spend``, ``expected_customers``, ``blended_cac`` with ``before``,
-        ``after``, ``change`` and their interval ends (``*_low``, ``*_high``).
+    summary : rows ``spend``, ``expected_customers``, ``program_cac`` (tactic spend /
+        expected new customers; no people cost) with ``before``, ``after``, ``change`` and
+        their interval ends (``*_low``, ``*_high``).
     budget : the monthly budget allocated.
     notes : what to keep in mind (extrapolation, optimiser, targets).
     """
@@ -68,7 +78,10 @@ def reallocate(curves: ResponseCurves, budget: float | None = None,
     budget : organisation monthly budget (default: current total spend a month).
     bounds : {tactic: (low, high)} monthly spend; None for a side keeps its default
         (0, and ``max_extrapolation`` x the observed per-team 95th percentile x teams).
-    fixed : tactics kept at their current spend (a list), or {tactic: monthly spend}.
+        With curves fitted ``by=``, a tactic's amounts are split over its groups in
+        proportion to current spend; a ``(tactic, group)`` key sets one unit.
+    fixed : tactics kept at their current spend (a list), or {tactic: monthly spend} (split
+        the same way).
     max_extrapolation : how far beyond the observed range the default upper bound reaches.
     level : interval level.
 
@@ -134,7 +147,8 @@ def _customers(curves: ResponseCurves, spend: np.ndarray) -> float:
 def _check_budget(curves: ResponseCurves, budget: float | None) -> float:
     if budget is None:
         return float(curves.units["current_spend"].sum())
-    if not isinstance(budget, int | float) or not np.isfinite(budget) or budget <= 0:
+    if isinstance(budget, bool) or not isinstance(budget, Real) or not np.isfinite(budget) \
+            or budget <= 0:
         raise SalesnbError(f"budget must be a positive monthly amount, not {budget!r}")
     return float(budget)
 
@@ -145,7 +159,8 @@ def default_high(curves: ResponseCurves, max_extrapolation: float) -> np.ndarray
         raise SalesnbError(f"max_extrapolation must be >= 1 (1 = stay within the observed "
                            f"spend range), not {max_extrapolation!r}")
     units = curves.units
-    return max_extrapolation * units["observed_high"].to_numpy() * units["n_teams"].to_numpy()
+    return (max_extrapolation * units["observed_high"].to_numpy()
+            * units["teams_per_month"].to_numpy())
 
 
 def _bounds(curves, bounds, fixed, max_extrapolation):
@@ -155,14 +170,15 @@ def _bounds(curves, bounds, fixed, max_extrapolation):
     for key, pair in (bounds or {}).items():
         units = _units(curves, key, "bounds")
         lo, hi = _bound_pair(key, pair)
-        low[units] = low[units] if lo is None else lo
-        high[units] = high[units] if hi is None else hi
+        shares = curves.shares(units)  # a tactic's amount is split over its groups
+        low[units] = low[units] if lo is None else lo * shares
+        high[units] = high[units] if hi is None else hi * shares
     is_fixed = np.zeros(len(curves.units), dtype=bool)
     current = curves.units["current_spend"].to_numpy(dtype=float)
     items = fixed.items() if isinstance(fixed, Mapping) else ((k, None) for k in fixed or ())
     for key, value in items:
         units = _units(curves, key, "fixed")
-        amount = current[units] if value is None else _amount(key, value)
+        amount = current[units] if value is None else _amount(key, value) * curves.shares(units)
         low[units], high[units], is_fixed[units] = amount, amount, True
     crossed = [curves.labels[i] for i in np.flatnonzero(low > high)]
     if crossed:
@@ -186,7 +202,8 @@ def _bound_pair(key, pair) -> tuple[float | None, float | None]:
 
 
 def _amount(key, value) -> float:
-    if not isinstance(value, int | float) or not np.isfinite(value) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) \
+            or value < 0:
         raise SalesnbError(f"spend for {key!r} must be a number >= 0, not {value!r}")
     return float(value)
 
@@ -222,10 +239,10 @@ def _allocation(curves, budget, new, low, high, is_fixed, level) -> Allocation:
 
 def _summary(spend_before: float, spend_after: float, before: np.ndarray, after: np.ndarray,
              level: float) -> pd.DataFrame:
-    """Rows spend, expected_customers, blended_cac; row 0 of the arrays is the estimate."""
+    """Rows spend, expected_customers, program_cac; row 0 of the arrays is the estimate."""
     measures = {"spend": (np.full_like(before, spend_before), np.full_like(after, spend_after)),
                 "expected_customers": (before, after),
-                "blended_cac": (safe_ratio(spend_before, before), safe_ratio(spend_after, after))}
+                "program_cac": (safe_ratio(spend_before, before), safe_ratio(spend_after, after))}
     rows = []
     for name, (b, a) in measures.items():
         row = {"measure": name}
@@ -246,8 +263,9 @@ def _notes(table: pd.DataFrame, curves: ResponseCurves) -> list[str]:
                      + "; ".join(shown))
     at_cap = table[(table["new_spend"] >= table["upper_bound"] * (1 - 1e-6)) & ~table["fixed"]]
     if len(at_cap):
-        notes.append(f"{len(at_cap)} tactic(s) sit at their upper bound: the optimiser wanted "
-                     "more; the bounds, not the curves, decide how much")
+        names = [curves.labels[i] for i in at_cap.index]
+        notes.append(f"{len(at_cap)} tactic(s) sit at their upper bound: {names}; the optimiser "
+                     "wanted more; the bounds, not the curves, decide how much")
     return notes
 
 
@@ -260,8 +278,12 @@ def budget_for_target(curves: ResponseCurves, target_cac: float | None = None,
 
     Parameters
     ----------
-    target_cac : the blended CAC to reach: the answer is the largest budget whose optimal
-        allocation keeps blended CAC at the target (more budget, dearer customers).
+    target_cac : the program CAC to reach (tactic spend / expected new customers, no people
+        cost): the answer is the largest budget whose optimal allocation keeps program CAC at
+        the target. Program CAC need not rise with the budget (with fixed tactics or lower
+        bounds it can first fall, then rise), so budgets are scanned on a grid and the last
+        crossing of the target is solved for; an unreachable target is refused with the
+        lowest program CAC any budget gives.
     target_customers : expected new customers a month: the smallest budget that wins them.
     bounds, fixed, max_extrapolation : as in :func:`reallocate`; they also cap the budget,
         so a target beyond the observed spend range is refused.
@@ -274,7 +296,8 @@ def budget_for_target(curves: ResponseCurves, target_cac: float | None = None,
     if (target_cac is None) == (target_customers is None):
         raise SalesnbError("give exactly one of target_cac or target_customers")
     target = target_cac if target_cac is not None else target_customers
-    if not isinstance(target, int | float) or not np.isfinite(target) or target <= 0:
+    if isinstance(target, bool) or not isinstance(target, Real) or not np.isfinite(target) \
+            or target <= 0:
         raise SalesnbError(f"the target must be a positive number, not {target!r}")
     low, high, is_fixed = _bounds(curves, bounds, fixed, max_extrapolation)
     smallest = max(low.sum(), SMALLEST_BUDGET_SHARE * curves.units["current_spend"].sum())
@@ -287,7 +310,7 @@ def budget_for_target(curves: ResponseCurves, target_cac: float | None = None,
                            target_cac is not None)
     allocation = _allocation(curves, budget, optimise(curves, budget, low, high), low, high,
                              is_fixed, level)
-    what = (f"blended CAC {target:,.0f}" if target_cac is not None
+    what = (f"program CAC {target:,.0f}" if target_cac is not None
             else f"{target:,.1f} new customers a month")
     allocation.notes.insert(0, f"budget {budget:,.0f} a month reaches {what} "
                                "(optimal allocation at every budget)")
@@ -303,23 +326,52 @@ def _customers_gap(curves, budget, low, high, target) -> float:
 
 
 def _solve_budget(curves, gap, target, smallest, largest, low, high, is_cac) -> float:
+    """The budget where ``gap`` crosses zero: for a CAC target the *last* crossing from at or
+    below the target to above it (the largest budget keeping the target), for a customers
+    target the first crossing. Budgets are scanned on a log grid first, so a CAC that falls
+    before it rises is handled; brentq then solves inside the bracketing grid step."""
     from scipy.optimize import brentq
 
-    at_small = gap(curves, smallest, low, high, target)
-    at_large = gap(curves, largest, low, high, target)
-    label = "blended CAC" if is_cac else "expected new customers a month"
-    if at_small > 0:
-        reached = at_small + target
+    budgets = np.geomspace(smallest, largest, BUDGET_GRID_POINTS)
+    gaps = np.array([gap(curves, b, low, high, target) for b in budgets])
+    label = "program CAC" if is_cac else "expected new customers a month"
+    if (gaps > 0).all():
+        if is_cac:
+            where, lowest = _lowest_cac(curves, budgets, gaps + target, low, high)
+            raise SalesnbError(
+                f"target {label} of {target:,.1f} is impossible: the lowest program CAC any "
+                f"budget between {smallest:,.0f} and {largest:,.0f} a month reaches is "
+                f"{lowest:,.1f} (at a budget of {where:,.0f}); no allocation wins customers "
+                "that cheaply")
         raise SalesnbError(
             f"target {label} of {target:,.1f} is impossible: even the smallest budget "
-            f"considered ({smallest:,.0f} a month) gives {reached:,.1f}"
-            + ("; no allocation wins customers that cheaply" if is_cac else ""))
-    if at_large < 0:
-        reached = at_large + target
+            f"considered ({smallest:,.0f} a month) gives {gaps[0] + target:,.1f}")
+    if gaps[-1] < 0:
         raise SalesnbError(
             f"target {label} of {target:,.1f} is out of reach within the observed spend range: "
-            f"the largest budget allowed ({largest:,.0f} a month) gives {reached:,.1f}. "
-            "Beyond it the curves would be extrapolated; raise max_extrapolation or the bounds "
+            f"the largest budget allowed ({largest:,.0f} a month) gives {gaps[-1] + target:,.1f}."
+            " Beyond it the curves would be extrapolated; raise max_extrapolation or the bounds "
             "only if you accept that")
-    return float(brentq(lambda b: gap(curves, b, low, high, target), smallest, largest,
-                        xtol=1e-6 * largest, rtol=1e-10))
+    if gaps[-1] == 0 and is_cac:
+        return float(largest)
+    steps = np.flatnonzero((gaps[:-1] <= 0) & (gaps[1:] > 0) if is_cac
+                           else (gaps[:-1] < 0) & (gaps[1:] >= 0))
+    if not len(steps):  # customers target reached exactly at the smallest budget
+        return float(budgets[0])
+    i = steps[-1] if is_cac else steps[0]
+    return float(brentq(lambda b: gap(curves, b, low, high, target), budgets[i],
+                        budgets[i + 1], xtol=1e-6 * largest, rtol=1e-10))
+
+
+def _lowest_cac(curves, budgets, cac, low, high) -> tuple[float, float]:
+    """(budget, program CAC) at the lowest CAC, refined between the grid neighbours."""
+    from scipy.optimize import minimize_scalar
+
+    i = int(np.argmin(cac))
+    left, right = budgets[max(i - 1, 0)], budgets[min(i + 1, len(budgets) - 1)]
+    found = minimize_scalar(lambda b: b / _customers(curves, optimise(curves, b, low, high)),
+                            bounds=(left, right), method="bounded",
+                            options={"xatol": 1e-6 * right})
+    if found.success and found.fun < cac[i]:
+        return float(found.x), float(found.fun)
+    return float(budgets[i]), float(cac[i])

@@ -8,10 +8,18 @@ Definitions (the contract)
 - **Cell**: one team x tactic x month row of :func:`salesnb.metrics.panel` with spend in that
   month (spend > 0). Rows without spend and the "(people cost, no activity)" rows are left out
   (a note counts them).
+- **Estimable unit**: a unit is left out (and named in ``notes``) when it has too few cells or
+  teams (< ``MIN_CELLS`` / ``MIN_TEAMS``), fewer than ``MIN_CUSTOMERS`` new customers in all, or
+  (nearly) constant spend: standard deviation of log effective spend < ``MIN_LOG_SPEND_SD``
+  (e.g. a fixed monthly retainer). Neither its level nor its exponent can be read from such
+  data, so it gets no curve rather than a confident-looking one; its spend is not in the budget.
+  The same rule applies inside every bootstrap draw (the unit is missing from that draw).
 - **Effective spend**: with carry-over ``lambda``, ``(1 - lambda) * sum_k lambda**k * spend[t-k]``
-  within team x tactic (months without a row count as 0). Spending the same amount every month
-  gives an effective spend equal to that monthly spend, so every curve reads in *monthly spend*.
-  ``lambda = 0`` (the default) is the month's own spend.
+  within team x tactic (months without a row count as 0). The months before the panel are
+  assumed to have the first month's spend (the filter starts at steady state, so early months
+  are not biased low). Spending the same amount every month gives an effective spend equal to
+  that monthly spend, so every curve reads in *monthly spend*. ``lambda = 0`` (the default) is
+  the month's own spend.
 - **Curve** ``f(x)``: expected new customers per team-month of a typical team spending ``x`` a
   month on the tactic. ``power``: ``f(x) = level * (x / reference_spend) ** exponent``
   (``exponent < 1``: diminishing returns). ``hill``: ``f(x) = maximum * x**shape /
@@ -25,31 +33,41 @@ Definitions (the contract)
   cell spend).
 - **Organisation scale** (all spend arguments and results of the public methods, unless a name
   says ``per_team``): monthly spend on a tactic summed over teams. It is assumed spread evenly
-  over the ``n_teams`` that run the tactic in an average month, so ``S`` a month buys
-  ``n_teams * f(S / n_teams)`` new customers a month.
-- **Current spend**: the tactic's total spend divided by the number of months in the panel.
-- **Marginal CAC** at ``S``: ``1 / d customers / dS = 1 / f'(S / n_teams)``, the cost of the
+  over the ``teams_per_month`` that run the tactic in an average month, so ``S`` a month buys
+  ``teams_per_month * f(S / teams_per_month)`` new customers a month.
+- **Amounts for a tactic with several units** (curves fitted ``by=``): ``{tactic: amount}``
+  is the tactic's organisation total, split over its groups' units in proportion to their
+  current spend. Name a ``(tactic, group)`` pair to set one unit alone.
+- **Current spend**: the unit's total spend in the fitted cells divided by the number of
+  months with at least one fitted cell (any unit); ``teams_per_month`` uses the same months.
+- **Marginal CAC** at ``S``: ``1 / d customers / dS = 1 / f'(S / teams_per_month)``, the cost of the
   next customer. For the power curve it is the average CAC divided by the exponent.
 - **Observed range**: 5th to 95th percentile of the tactic's per-team effective spend. Spend
   outside it is extrapolation and is flagged.
 - **Intervals**: teams are resampled with replacement (seeded), the whole model is refitted
-  (carry-over and dispersion held at the full-data values); percentile intervals.
+  (carry-over and dispersion held at the full-data values); percentile intervals. Draws that do
+  not converge, or in which a unit is not estimable, are left out of that unit's interval and
+  counted in ``notes`` (flagged prominently above ``FAILED_DRAWS_WARNING`` of the draws).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 import pandas as pd
 
 from salesnb.errors import SalesnbError
+from salesnb.panel import UNALLOCATED
 
 FORMS = ("power", "hill")
 PARAMETERS = {"power": ("level", "exponent"), "hill": ("maximum", "half_saturation", "shape")}
-NO_ACTIVITY = "(people cost, no activity)"
 MIN_CELLS, MIN_TEAMS = 20, 3
+MIN_CUSTOMERS = 10        # new customers in all: fewer and the curve cannot be read
+MIN_LOG_SPEND_SD = 0.05   # sd of log spend: below it spend is (nearly) constant
+FAILED_DRAWS_WARNING = 0.05  # share of failed bootstrap draws flagged prominently
 OBSERVED_QUANTILES = (0.05, 0.95)
 CARRYOVER_GRID = np.round(np.arange(0.0, 0.91, 0.1), 2)
 GROUPINGS = ("decision_style", "involvement", "region", "segment", "industry")
@@ -65,8 +83,8 @@ class ResponseCurves:
     by : the grouping column, or None.
     carryover : the carry-over ``lambda`` used (0: none).
     reference_spend : per-team monthly spend at which ``level`` is read (median cell spend).
-    units : one row per unit: ``tactic`` (and ``by``), ``n_teams`` (teams running it in an
-        average month), ``n_cells``, ``teams`` (distinct teams), ``current_spend``
+    units : one row per unit: ``tactic`` (and ``by``), ``teams_per_month`` (teams running it
+        in an average month), ``n_cells``, ``teams`` (distinct teams), ``current_spend``
         (organisation monthly spend), ``observed_low``/``observed_high`` (per-team).
     estimates : array (units x parameters) of the full-data fit, in ``PARAMETERS[form]`` order.
     draws : array (bootstrap draws x units x parameters).
@@ -116,7 +134,7 @@ class ResponseCurves:
     def per_team(self, spend: np.ndarray, units: np.ndarray | None = None) -> np.ndarray:
         """Organisation monthly spend -> per-team monthly spend of the given units."""
         units = np.arange(len(self.units)) if units is None else units
-        return np.asarray(spend, dtype=float) / self.units["n_teams"].to_numpy()[units]
+        return np.asarray(spend, dtype=float) / self.units["teams_per_month"].to_numpy()[units]
 
     # ----- curve arithmetic (organisation scale) -------------------------------------------
     def customers_matrix(self, spend: np.ndarray, units: np.ndarray | None = None
@@ -126,7 +144,7 @@ class ResponseCurves:
         units = np.arange(len(self.units)) if units is None else units
         params = self.all_parameters()[:, units]
         x = self.per_team(spend, units)
-        return self.units["n_teams"].to_numpy()[units] * response(self.form, params, x,
+        return self.units["teams_per_month"].to_numpy()[units] * response(self.form, params, x,
                                                                   self.reference_spend)
 
     def slope_matrix(self, spend: np.ndarray, units: np.ndarray | None = None) -> np.ndarray:
@@ -186,8 +204,9 @@ class ResponseCurves:
 
         Parameters
         ----------
-        spend : {tactic: monthly spend}; units not named stay at their current spend.
-            None: current spend everywhere.
+        spend : {tactic or (tactic, group): monthly spend}; units not named stay at their
+            current spend. A tactic with several units (``by=``) has its amount split over them
+            in proportion to current spend. None: current spend everywhere.
 
         Returns
         -------
@@ -214,7 +233,9 @@ class ResponseCurves:
         Parameters
         ----------
         tactic : a tactic (all its units), a ``(tactic, group)`` pair, or None for every unit.
-        spend : one level or several; None: each unit's current spend.
+        spend : one level or several of a tactic's organisation monthly spend; None: each
+            unit's current spend. With curves fitted ``by=``, a level is the tactic's total,
+            split over its groups' units in proportion to their current spend.
 
         Returns
         -------
@@ -223,10 +244,11 @@ class ResponseCurves:
             ``extrapolated``, ``note``; one row per unit and spend level.
         """
         units = self.select(tactic)
+        shares = self.shares(units)
         levels = (self.units["current_spend"].to_numpy()[units][None] if spend is None
-                  else np.repeat(np.atleast_1d(np.asarray(spend, dtype=float))[:, None],
-                                 len(units), axis=1))
-        check_spend(levels)
+                  else np.atleast_1d(np.asarray(spend, dtype=float))[:, None] * shares[None])
+        for row in levels:
+            check_spend(row, [self.labels[u] for u in units])
         frames = [self._marginal_rows(units, row, level) for row in levels]
         return pd.concat(frames, ignore_index=True)
 
@@ -269,12 +291,16 @@ class ResponseCurves:
         frame["target_marginal_cac"] = target
         frame["spend"], frame["ci_low"], frame["ci_high"] = solved[0], low, high
         frame["current_spend"] = self.units["current_spend"].to_numpy()[units]
-        return self._flagged(frame, np.nan_to_num(solved[0], nan=1.0), units)
+        frame = self._flagged(frame, np.nan_to_num(solved[0], nan=0.0), units)
+        frame.loc[unreachable, "note"] = "no solution"
+        frame["extrapolated"] = frame["note"].isin(["above observed range",
+                                                    "below observed range"])
+        return frame
 
     def _spend_at(self, target: float, unit: int, draw: int) -> float:
         """Per-draw root of 1 / slope(spend) = target on a log-spaced grid, nan if none."""
         params = self.all_parameters()[draw, unit][None, None]
-        n_teams = self.units.at[unit, "n_teams"]
+        teams_per_month = self.units.at[unit, "teams_per_month"]
         grid = np.geomspace(self.units.at[unit, "observed_low"] / 1e3,
                             self.units.at[unit, "observed_high"] * 1e3, 400)
         gap = np.log(safe_ratio(1.0, slope(self.form, params, grid[:, None],
@@ -290,16 +316,37 @@ class ResponseCurves:
 
         i = crossing[0]
         return float(np.exp(brentq(gap_at, np.log(grid[i]), np.log(grid[i + 1]), xtol=1e-12))
-                     * n_teams)
+                     * teams_per_month)
 
     # ----- helpers ---------------------------------------------------------------------------
     def spend_vector(self, spend: Mapping | None) -> np.ndarray:
-        """A {tactic: monthly spend} mapping as one value per unit (others stay current)."""
+        """A {tactic: monthly spend} mapping as one value per unit (others stay current).
+
+        A tactic with several units (curves fitted ``by=``) has its amount split over them in
+        proportion to their current spend; a ``(tactic, group)`` key sets one unit.
+        """
         values = self.units["current_spend"].to_numpy(dtype=float).copy()
         for key, value in (spend or {}).items():
-            values[self.select(key)] = value
-        check_spend(values)
+            units, amounts = self.split_amount(key, value)
+            values[units] = amounts
+        check_spend(values, self.labels)
         return values
+
+    def shares(self, units: np.ndarray) -> np.ndarray:
+        """Each unit's share of its tactic's current spend among ``units`` (1 without by=)."""
+        current = self.units["current_spend"].to_numpy(dtype=float)[units]
+        tactics = self.units["tactic"].to_numpy()[units]
+        totals = pd.Series(current).groupby(tactics).transform("sum").to_numpy()
+        return safe_ratio(current, totals)
+
+    def split_amount(self, key, amount) -> tuple[np.ndarray, np.ndarray]:
+        """(units, amount per unit) for an organisation amount named by ``key``: a tactic's
+        amount is split over its groups' units in proportion to their current spend."""
+        units = self.select(key)
+        if not isinstance(amount, Real) or not np.isfinite(amount) or amount < 0:
+            raise SalesnbError(f"spend for {key!r} must be a finite number >= 0, "
+                               f"not {amount!r}")
+        return units, float(amount) * self.shares(units)
 
     def unit_frame(self, units: np.ndarray | None = None) -> pd.DataFrame:
         units = np.arange(len(self.units)) if units is None else units
@@ -362,10 +409,13 @@ def safe_ratio(numerator, denominator) -> np.ndarray:
                         np.nan)
 
 
-def check_spend(values: np.ndarray) -> None:
+def check_spend(values: np.ndarray, labels: list | None = None) -> None:
+    """Refuse spend that is negative or not finite, naming the units and values."""
     values = np.asarray(values, dtype=float)
-    if not np.isfinite(values).all() or (values < 0).any():
-        raise SalesnbError("spend levels must be finite numbers >= 0")
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if len(bad):
+        named = [f"{labels[i] if labels else i}: {float(values[i])!r}" for i in bad]
+        raise SalesnbError(f"spend levels must be finite numbers >= 0, not {named}")
 
 
 # ----- fitting -----------------------------------------------------------------------------
@@ -393,11 +443,16 @@ def fit_response_curves(panel: pd.DataFrame, by: str | None = None, form: str = 
     history, cells, notes = _cells(panel, by)
     lam = _carryover(history, cells, carryover, notes)
     cells = cells.assign(effective_spend=_effective_spend(history, cells, lam))
+    if lam:  # carry-over smooths spend: a unit may become (nearly) constant
+        cells = _keep_estimable(cells, "effective_spend", notes)
     reference = float(cells["effective_spend"].median())
     design = _Design.build(cells, reference)
-    estimate, dispersion = _fit(form, design, cells, dispersion=None)
-    draws = _bootstrap(form, design, cells, dispersion, n_boot, seed)
-    units = _unit_table(panel, cells, design.unit_keys, by)
+    estimate, dispersion, failed = _fit(form, design, cells, dispersion=None)
+    if failed:
+        notes.append(f"the Hill fit did not converge for {_labels(design, failed)}: their "
+                     "curves are the optimiser's last point; read them with care")
+    draws = _bootstrap(form, design, cells, dispersion, n_boot, seed, notes)
+    units = _unit_table(cells, design.unit_keys, by)
     if form == "hill":
         _note_unsaturated(estimate, units, notes)
     if n_boot and n_boot < 100:
@@ -429,7 +484,7 @@ def _check_arguments(panel, by, form, carryover, n_boot) -> None:
 def _cells(panel: pd.DataFrame, by: str | None) -> tuple[pd.DataFrame, pd.DataFrame, list]:
     """(spend history of every team x tactic x month, fittable cells, notes)."""
     notes = []
-    history = panel[panel["tactic"] != NO_ACTIVITY]
+    history = panel[panel["tactic"] != UNALLOCATED]
     keep = history["spend"] > 0
     if by is not None:
         keep &= history[by].notna()
@@ -444,9 +499,7 @@ def _cells(panel: pd.DataFrame, by: str | None) -> tuple[pd.DataFrame, pd.DataFr
     if thin:
         notes.append(f"too little data for a curve (< {MIN_CELLS} cells or < {MIN_TEAMS} "
                      f"teams): {thin}")
-    if cells.empty:
-        raise SalesnbError(f"no tactic has enough spend data for a response curve (each needs "
-                           f">= {MIN_CELLS} team-months with spend from >= {MIN_TEAMS} teams)")
+    cells = _keep_estimable(cells, "spend", notes)
     return history, cells.reset_index(drop=True), notes
 
 
@@ -454,6 +507,41 @@ def _drop_thin_units(cells: pd.DataFrame) -> tuple[pd.DataFrame, list]:
     size = cells.groupby("unit_key")["team_id"].agg(["size", "nunique"])
     thin = size[(size["size"] < MIN_CELLS) | (size["nunique"] < MIN_TEAMS)].index
     return cells[~cells["unit_key"].isin(thin)], [" / ".join(map(str, k)) for k in thin]
+
+
+def _inestimable(unit: np.ndarray, log: np.ndarray, customers: np.ndarray, n_units: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks over unit codes: (too few customers, nearly constant log spend)."""
+    count = np.bincount(unit, minlength=n_units)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(unit, log, n_units) / count
+        sd = np.sqrt(np.maximum(np.bincount(unit, log * log, n_units) / count - mean ** 2, 0))
+    present = count > 0
+    few = present & (np.bincount(unit, customers, n_units) < MIN_CUSTOMERS)
+    flat = present & ~few & (sd < MIN_LOG_SPEND_SD)
+    return few, flat
+
+
+def _keep_estimable(cells: pd.DataFrame, column: str, notes: list) -> pd.DataFrame:
+    """Leave out units whose curve cannot be estimated, naming them in ``notes``."""
+    if not cells.empty:
+        codes, keys = pd.factorize(cells["unit_key"])
+        few, flat = _inestimable(codes, np.log(cells[column].to_numpy(float)),
+                                 cells["new_customers"].to_numpy(float), len(keys))
+        names = [" / ".join(map(str, k)) for k in keys]
+        if few.any():
+            notes.append(f"fewer than {MIN_CUSTOMERS} new customers in all, so no curve can be "
+                         f"read (left out): {[n for n, f in zip(names, few, strict=True) if f]}")
+        if flat.any():
+            notes.append(f"spend (nearly) constant (sd of log spend < {MIN_LOG_SPEND_SD:g}, e.g. "
+                         "a fixed retainer), so its response to spend cannot be estimated "
+                         f"(left out): {[n for n, f in zip(names, flat, strict=True) if f]}")
+        cells = cells[~(few | flat)[codes]]
+    if cells.empty:
+        raise SalesnbError(f"no tactic has enough spend data for a response curve (each needs "
+                           f">= {MIN_CELLS} team-months with spend from >= {MIN_TEAMS} teams, "
+                           f">= {MIN_CUSTOMERS} new customers and spend that varies)")
+    return cells
 
 
 def _effective_spend(history: pd.DataFrame, cells: pd.DataFrame, lam: float) -> np.ndarray:
@@ -465,7 +553,9 @@ def _effective_spend(history: pd.DataFrame, cells: pd.DataFrame, lam: float) -> 
     months = pd.date_range(history["period"].min(), history["period"].max(), freq="MS")
     wide = history.pivot_table(index="period", columns=["team_id", "tactic"], values="spend",
                                aggfunc="sum").reindex(months).fillna(0.0)
-    adstock = lfilter([1 - lam], [1, -lam], wide.to_numpy(), axis=0)
+    spend = wide.to_numpy()
+    # steady state before the panel: the prior level is the first month's own spend
+    adstock = lfilter([1 - lam], [1, -lam], spend, axis=0, zi=lam * spend[:1])[0]
     long = pd.DataFrame(adstock, index=wide.index, columns=wide.columns).stack(
         ["team_id", "tactic"], future_stack=True)
     keys = pd.MultiIndex.from_frame(cells[["period", "team_id", "tactic"]])
@@ -516,8 +606,9 @@ class _Design:
         return len(self.unit_keys)
 
     def subset(self, rows: np.ndarray, team_codes: np.ndarray) -> _Design:
+        """The design on ``rows``, teams recoded by ``team_codes`` (0, 1, ... without gaps)."""
         return _Design(team_codes, self.unit_index[rows], self.unit_keys,
-                       self.log_spend[rows], self.n_teams, self.reference)
+                       self.log_spend[rows], int(team_codes.max()) + 1, self.reference)
 
     def predictor(self, beta: np.ndarray) -> np.ndarray:
         """Linear predictor: team effect + unit intercept + unit exponent x log spend."""
@@ -556,8 +647,9 @@ class _Design:
 
 def _fit(form: str, design: _Design, cells: pd.DataFrame, dispersion: float | None,
          rows: np.ndarray | None = None, team_codes: np.ndarray | None = None
-         ) -> tuple[np.ndarray, float]:
-    """Parameters (units x k) of one fit on the given rows (default: all cells)."""
+         ) -> tuple[np.ndarray, float, list[int]]:
+    """(parameters (units x k), dispersion, units whose Hill fit did not converge) of one fit
+    on the given rows (default: all cells)."""
     rows = np.arange(len(cells)) if rows is None else rows
     team_codes = design.teams[rows] if team_codes is None else team_codes
     y = cells["new_customers"].to_numpy(float)[rows]
@@ -565,16 +657,16 @@ def _fit(form: str, design: _Design, cells: pd.DataFrame, dispersion: float | No
     beta, eta, dispersion, _ = _power_fit(sub, y, dispersion)
     power = _power_parameters(sub, beta, eta)
     if form == "power":
-        return power, dispersion
+        return power, dispersion, []
     offsets = sub.split(beta)[0][sub.teams]
     x = sub.reference * np.exp(sub.log_spend)
-    hill = _hill_parameters(sub, y, x, offsets, dispersion)
+    hill, failed = _hill_parameters(sub, y, x, offsets, dispersion)
     for _ in range(HILL_BACKFITS):  # team effects again, now given the Hill curves
         curve = response("hill", hill[sub.unit_index], x, sub.reference)
         offsets = np.log(np.bincount(sub.teams, y, sub.n_teams)
                          / np.bincount(sub.teams, curve, sub.n_teams))[sub.teams]
-        hill = _hill_parameters(sub, y, x, offsets, dispersion)
-    return hill, dispersion
+        hill, failed = _hill_parameters(sub, y, x, offsets, dispersion)
+    return hill, dispersion, failed
 
 
 def _power_fit(design: _Design, y: np.ndarray, dispersion: float | None = None):
@@ -595,11 +687,11 @@ def _irls(design: _Design, y: np.ndarray, alpha: float, max_iter: int = 100,
     """
     mu = (y + y.mean()) / 2
     eta = np.log(mu)
-    previous = -np.inf
+    previous, beta = -np.inf, None
     for _ in range(max_iter):
         weight = mu / (1 + alpha * mu)
         gram, right = design.cross(weight, eta + (y - mu) / mu)
-        beta = np.linalg.lstsq(gram, right, rcond=1e-12)[0]
+        last, beta = beta, np.linalg.lstsq(gram, right, rcond=1e-12)[0]
         eta = np.clip(design.predictor(beta), -30, 30)
         mu = np.exp(eta)
         loglik = _nb_loglik(y, mu, alpha)
@@ -607,9 +699,29 @@ def _irls(design: _Design, y: np.ndarray, alpha: float, max_iter: int = 100,
             break
         previous = loglik
     else:
-        raise SalesnbError("the response-curve model did not converge; check for tactics "
-                           "with almost no customers or constant spend")
+        raise SalesnbError("the response-curve model did not converge after "
+                           f"{max_iter} iterations; still moving: "
+                           f"{_labels(design, _unsettled(design, beta, last, eta))}; check "
+                           "them for almost no customers or (nearly) constant spend")
     return beta, eta
+
+
+def _unsettled(design: _Design, beta: np.ndarray, last: np.ndarray | None,
+               eta: np.ndarray) -> list[int]:
+    """Units whose coefficients still move, or whose fitted values hit the clip (all if none)."""
+    _, intercepts, exponents = design.split(beta)
+    moving = np.zeros(design.n_units, dtype=bool)
+    if last is not None:
+        _, last_intercepts, last_exponents = design.split(last)
+        moving = (np.abs(intercepts - last_intercepts)
+                  + np.abs(exponents - last_exponents)) > 1e-6
+    clipped = np.bincount(design.unit_index, np.abs(eta) >= 30, design.n_units) > 0
+    found = np.flatnonzero(moving | clipped)
+    return list(found) if len(found) else list(range(design.n_units))
+
+
+def _labels(design: _Design, units) -> list[str]:
+    return [" / ".join(map(str, design.unit_keys[u])) for u in units]
 
 
 def _nb_loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
@@ -633,17 +745,21 @@ def _power_parameters(design: _Design, beta: np.ndarray, eta: np.ndarray) -> np.
     return np.column_stack([level, exponents])
 
 
-def _hill_parameters(design, y, x, offsets, dispersion) -> np.ndarray:
-    """(maximum, half_saturation, shape) per unit, team effects held as offsets."""
-    rows = []
+def _hill_parameters(design, y, x, offsets, dispersion) -> tuple[np.ndarray, list[int]]:
+    """(maximum, half_saturation, shape) per unit, team effects held as offsets; and the units
+    whose optimiser reported failure."""
+    rows, failed = [], []
     for unit in range(design.n_units):
         mask = design.unit_index == unit
         if not mask.any():
             rows.append(np.full(3, np.nan))
             continue
         offset = offsets[mask] - np.log(np.mean(np.exp(offsets[mask])))
-        rows.append(_hill_one(y[mask], x[mask], offset, dispersion))
-    return np.array(rows)
+        params, success = _hill_one(y[mask], x[mask], offset, dispersion)
+        rows.append(params)
+        if not success:
+            failed.append(unit)
+    return np.array(rows), failed
 
 
 HILL_MAX_HALF_SATURATION = 100.0  # x the largest observed spend
@@ -651,8 +767,9 @@ HILL_SHAPE_RANGE = (0.05, 10.0)
 HILL_BACKFITS = 1  # rounds of re-estimating team effects under the Hill curves
 
 
-def _hill_one(y, x, offset, dispersion) -> np.ndarray:
-    """Maximum-likelihood Hill curve of one unit: (maximum, half_saturation, shape).
+def _hill_one(y, x, offset, dispersion) -> tuple[np.ndarray, bool]:
+    """Maximum-likelihood Hill curve of one unit: ((maximum, half_saturation, shape), whether
+    the optimiser reported success).
 
     Optimised over (log curve value at the median spend, log half-saturation, log shape), which
     keeps the likelihood well conditioned when the data show no saturation (half-saturation
@@ -677,10 +794,12 @@ def _hill_one(y, x, offset, dispersion) -> np.ndarray:
     start = [np.log(max(y.mean(), 1e-3)), log_mid, 0.0]
     bounds = [(None, None), (log_x.min(), log_x.max() + np.log(HILL_MAX_HALF_SATURATION)),
               tuple(np.log(HILL_SHAPE_RANGE))]
-    theta = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+    result = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    theta = result.x
     shape = np.exp(theta[2])
     maximum = np.exp(theta[0] + np.logaddexp(0, -shape * (log_mid - theta[1])))
-    return np.array([maximum, np.exp(theta[1]), shape])
+    params = np.array([maximum, np.exp(theta[1]), shape])
+    return params, bool(result.success) and bool(np.isfinite(params).all())
 
 
 def _sigmoid(values: np.ndarray) -> np.ndarray:
@@ -697,28 +816,73 @@ def _note_unsaturated(estimate: np.ndarray, units: pd.DataFrame, notes: list) ->
 
 
 def _bootstrap(form: str, design: _Design, cells: pd.DataFrame, dispersion: float,
-               n_boot: int, seed: int) -> np.ndarray:
-    """Parameter draws from refits on teams resampled with replacement."""
+               n_boot: int, seed: int, notes: list) -> np.ndarray:
+    """Parameter draws from refits on teams resampled with replacement.
+
+    In each draw the estimability rule of the full fit applies again: a unit with too few
+    customers or (nearly) constant spend among the resampled teams is left out of that draw
+    (nan), as is a unit whose Hill fit fails; a draw whose model does not converge is nan.
+    All are counted in ``notes``.
+    """
     k = len(PARAMETERS[form])
-    draws = np.full((n_boot, len(design.unit_keys), k), np.nan)
+    draws = np.full((n_boot, design.n_units, k), np.nan)
     rng = np.random.default_rng(seed)
     rows_of_team = [np.flatnonzero(design.teams == t) for t in range(design.n_teams)]
+    y = cells["new_customers"].to_numpy(float)
+    failed_draws, missing = 0, np.zeros(design.n_units, dtype=int)
     for b in range(n_boot):
         picked = rng.integers(0, design.n_teams, design.n_teams)
         rows = np.concatenate([rows_of_team[t] for t in picked])
         # a team drawn twice is two teams: each copy gets its own effect
         codes = np.concatenate([np.full(len(rows_of_team[t]), i) for i, t in enumerate(picked)])
+        few, flat = _inestimable(design.unit_index[rows], design.log_spend[rows], y[rows],
+                                 design.n_units)
+        absent = np.bincount(design.unit_index[rows], minlength=design.n_units) == 0
+        keep = ~(few | flat)[design.unit_index[rows]]
+        rows, codes = rows[keep], pd.factorize(codes[keep])[0]
+        missing += few | flat | absent
+        if not len(rows):
+            failed_draws += 1
+            continue
         present = np.unique(design.unit_index[rows])
         try:
-            params, _ = _fit(form, design, cells, dispersion, rows, codes)
+            params, _, failed = _fit(form, design, cells, dispersion, rows, codes)
         except SalesnbError:
-            continue  # a draw that does not converge is left out (nan)
+            failed_draws += 1
+            continue  # a draw that does not converge is left out (nan), and counted
+        present = np.setdiff1d(present, failed)
+        missing[failed] += 1
         draws[b, present] = params[present]
+    _note_draws(design, n_boot, failed_draws, missing, notes)
     return draws
 
 
-def _unit_table(panel: pd.DataFrame, cells: pd.DataFrame, unit_keys: list,
-                by: str | None) -> pd.DataFrame:
+def _note_draws(design: _Design, n_boot: int, failed_draws: int, missing: np.ndarray,
+                notes: list) -> None:
+    """Count the draws left out of the intervals; loudly when above FAILED_DRAWS_WARNING."""
+    if failed_draws:
+        share = failed_draws / n_boot
+        text = (f"{failed_draws} of {n_boot} bootstrap draws ({share:.0%}) did not converge "
+                "and are left out of every interval")
+        if share > FAILED_DRAWS_WARNING:
+            notes.insert(0, "WARNING: " + text + ": the intervals rest on the draws that "
+                         "converged and may be too narrow")
+        else:
+            notes.append(text)
+    if missing.any():
+        counts = {label: int(n) for label, n in
+                  zip(_labels(design, range(design.n_units)), missing, strict=True) if n}
+        text = ("bootstrap draws in which a unit could not be estimated (too few customers, "
+                "constant spend, no team running it or a failed fit among the resampled teams) "
+                "leave it out of that "
+                f"draw; draws per unit: {counts}")
+        if max(counts.values()) > FAILED_DRAWS_WARNING * n_boot:
+            notes.insert(0, "WARNING: " + text + "; its interval rests on the other draws")
+        else:
+            notes.append(text)
+
+
+def _unit_table(cells: pd.DataFrame, unit_keys: list, by: str | None) -> pd.DataFrame:
     months = cells["period"].nunique()
     rows = []
     for key in unit_keys:
@@ -726,7 +890,7 @@ def _unit_table(panel: pd.DataFrame, cells: pd.DataFrame, unit_keys: list,
         low, high = unit_cells["effective_spend"].quantile(list(OBSERVED_QUANTILES))
         teams_per_month = unit_cells.groupby("period")["team_id"].nunique()
         row = {"tactic": key[0],
-               "n_teams": float(teams_per_month.sum() / months),
+               "teams_per_month": float(teams_per_month.sum() / months),
                "n_cells": len(unit_cells),
                "teams": unit_cells["team_id"].nunique(),
                "current_spend": float(unit_cells["spend"].sum() / months),

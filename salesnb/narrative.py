@@ -118,19 +118,22 @@ def _budget_findings(allocation, currency: str) -> list[Finding]:
     if allocation is None:
         return []
     summary = allocation.summary.set_index("measure")
-    customers, cac = summary.loc["expected_customers"], summary.loc["blended_cac"]
+    customers, cac = summary.loc["expected_customers"], summary.loc["program_cac"]
     if customers["change_low"] <= 0:
         return [Finding("budget", "Moving budget between tactics would not clearly win more "
                         "customers at the same spend (95% CI of the change "
                         f"{customers['change_low']:+.0f} to {customers['change_high']:+.0f} "
                         "a month).", 1.0)]
     moved = allocation.table.assign(label=allocation.labels).sort_values("change")
+    current = float(allocation.table["current_spend"].sum())
+    total = ("at the same total of" if abs(allocation.budget - current) <= 1e-6 * current
+             else f"with {money(current, currency)} a month becoming")
     sentence = (f"Moving budget from {_words(moved.iloc[0]['label'])} towards "
-                f"{_words(moved.iloc[-1]['label'])}, at the same total of "
+                f"{_words(moved.iloc[-1]['label'])}, {total} "
                 f"{money(allocation.budget, currency)} a month, would win about "
                 f"{customers['change']:.0f} more new customers a month (95% CI "
                 f"{customers['change_low']:.0f}-{customers['change_high']:.0f}) and bring "
-                f"blended program CAC from {money(cac['before'], currency)} to "
+                f"program CAC from {money(cac['before'], currency)} to "
                 f"{money(cac['after'], currency)} (95% CI {money(cac['after_low'])}-"
                 f"{money(cac['after_high'])}).")
     if allocation.table["extrapolated"].any():

@@ -108,7 +108,8 @@ def marginal_cac(curves: ResponseCurves, ax: Axes | None = None, tactics: list |
     units = _units(curves, tactics)
     for colour, unit in zip(_colours(len(units)), units, strict=True):
         row = curves.units.iloc[unit]
-        x = np.geomspace(row["observed_low"], row["observed_high"], GRID_POINTS) * row["n_teams"]
+        x = np.geomspace(row["observed_low"], row["observed_high"], GRID_POINTS)
+        x = x * row["teams_per_month"]
         marginal = safe_ratio(1.0, np.stack([curves.slope_matrix(np.array([v]), np.array([unit]))
                                              [:, 0] for v in x]))  # (grid, 1 + draws)
         low, high = percentile_interval(marginal[:, 1:].T, level)

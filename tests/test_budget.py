@@ -10,18 +10,15 @@ from hypothesis import strategies as st
 from salesnb.budget import budget_for_target, default_high, reallocate
 from salesnb.curves import fit_response_curves
 from salesnb.errors import SalesnbError
-from tests.conftest import PROJECT_DIR
 
 TOLERANCE = 1e-6
 
 
 @pytest.fixture(scope="module")
 def curves():
-    import salesnb
-    from salesnb import metrics
+    from tests.test_curves import demo_fit
 
-    panel = metrics.panel(salesnb.load(PROJECT_DIR / "data" / "demo"))
-    return fit_response_curves(panel, n_boot=60, seed=0)
+    return demo_fit()[1]  # the demo curves of test_curves (100 draws), fitted once
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +34,7 @@ def within_bounds(table) -> bool:
 
 def test_optimum_beats_current_allocation(best):
     summary = best.summary.set_index("measure")
-    customers, cac = summary.loc["expected_customers"], summary.loc["blended_cac"]
+    customers, cac = summary.loc["expected_customers"], summary.loc["program_cac"]
     assert customers["after"] > customers["before"]
     assert customers["change_low"] > 0  # every bootstrap draw agrees on a gain
     assert cac["after"] < cac["before"] and cac["change_high"] < 0
@@ -118,10 +115,10 @@ def test_budget_for_target_customers_and_cac(curves, best):
     assert after.loc["expected_customers", "after"] == pytest.approx(customers * 1.1, rel=1e-4)
     assert more.budget > best.budget  # more customers cost more budget
     cac = budget_for_target(curves, target_cac=3000)
-    assert cac.summary.set_index("measure").loc["blended_cac", "after"] == pytest.approx(
+    assert cac.summary.set_index("measure").loc["program_cac", "after"] == pytest.approx(
         3000, rel=1e-4)
     assert cac.budget == pytest.approx(cac.table["new_spend"].sum(), rel=TOLERANCE)
-    assert "reaches blended CAC 3,000" in cac.notes[0]
+    assert "reaches program CAC 3,000" in cac.notes[0]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -145,10 +142,64 @@ def test_reallocate_errors_are_named(curves, kwargs, message):
     ({}, "give exactly one of target_cac or target_customers"),
     ({"target_cac": 1000, "target_customers": 10}, "give exactly one"),
     ({"target_cac": -3}, "the target must be a positive number"),
-    ({"target_cac": 50}, "target blended CAC of 50.0 is impossible"),
+    ({"target_cac": 50}, "target program CAC of 50.0 is impossible"),
     ({"target_customers": 1e6}, "out of reach within the observed spend range"),
     ({"target_cac": 1e6}, "out of reach within the observed spend range"),
 ])
 def test_budget_for_target_errors_are_named(curves, kwargs, message):
     with pytest.raises(SalesnbError, match=message):
         budget_for_target(curves, **kwargs)
+
+
+# ----- review fixes ----------------------------------------------------------------------------
+def test_summary_says_program_cac_and_the_finding_follows(best):
+    from salesnb import narrative
+
+    summary = best.summary.set_index("measure")
+    assert "blended_cac" not in summary.index
+    cac = summary.loc["program_cac"]
+    assert cac["before"] == pytest.approx(summary.loc["spend", "before"]
+                                          / summary.loc["expected_customers", "before"])
+    sentence = narrative._budget_findings(best, "USD")[0].finding
+    assert "program CAC from" in sentence and "blended" not in sentence
+
+
+def test_target_cac_on_a_u_shaped_curve_takes_the_largest_budget(curves):
+    # with events fixed, the smallest budget is events alone (dear); CAC first falls, then rises
+    result = budget_for_target(curves, target_cac=3000, fixed=["events"])
+    summary = result.summary.set_index("measure")
+    assert summary.loc["program_cac", "after"] == pytest.approx(3000, rel=1e-4)
+    assert result.budget > curves.units["current_spend"].sum()  # the rising side, not the falling
+    with pytest.raises(SalesnbError, match=r"the lowest program CAC any budget .* reaches is "
+                                           r"2,[12]\d\d\.\d"):
+        budget_for_target(curves, target_cac=2000, fixed=["events"])
+
+
+def test_numpy_numbers_are_accepted(curves):
+    budget = np.int64(round(curves.units["current_spend"].sum()))
+    result = reallocate(curves, budget=budget, fixed={"paid_search": np.int64(123_456)},
+                        bounds={"email": (np.float32(1.0), None)})
+    table = result.table.set_index("tactic")
+    assert table.loc["paid_search", "new_spend"] == pytest.approx(123_456.0)
+    assert result.budget == pytest.approx(float(budget))
+    assert budget_for_target(curves, target_customers=np.int64(1000)).budget > 0
+
+
+def test_upper_bound_note_names_the_tactics(curves):
+    result = reallocate(curves, bounds={"referrals": (None, 400_000.0)})
+    note = next(n for n in result.notes if "upper bound" in n)
+    assert "'referrals'" in note
+
+
+def test_by_group_amounts_are_split_not_repeated():
+    from tests.test_curves import synthetic_panel
+
+    curves = fit_response_curves(synthetic_panel(teams=12, months=12), by="decision_style",
+                                 n_boot=0)
+    table = reallocate(curves, fixed={"alpha": 100_000.0},
+                       bounds={"beta": (None, 200_000.0)}).table
+    alpha, beta = table[table["tactic"] == "alpha"], table[table["tactic"] == "beta"]
+    assert alpha["new_spend"].sum() == pytest.approx(100_000.0)
+    assert alpha["fixed"].all() and beta["upper_bound"].sum() == pytest.approx(200_000.0)
+    current = alpha["current_spend"] / alpha["current_spend"].sum()
+    assert np.allclose(alpha["new_spend"] / 100_000.0, current)

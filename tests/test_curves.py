@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb.curves import NO_ACTIVITY, fit_response_curves
+from salesnb.curves import fit_response_curves
 from salesnb.errors import SalesnbError
+from salesnb.panel import UNALLOCATED
 from tests.conftest import PROJECT_DIR
 
 DEMO = PROJECT_DIR / "data" / "demo"
+BURN_IN = 36  # months of spend before a synthetic panel starts (carry-over only)
 
 
 def synthetic_panel(seed: int = 0, teams: int = 30, months: int = 24, exponent: float = 0.6,
@@ -21,17 +24,26 @@ def synthetic_panel(seed: int = 0, teams: int = 30, months: int = 24, exponent: 
     """A team x tactic x month panel with a planted curve (power, or Hill (max, half, shape)).
 
     Tactic "alpha" wins twice as many customers as "beta" at the same spend; team effects sd
-    0.15 (log scale); gamma-Poisson noise (dispersion 0.1).
+    0.15 (log scale); gamma-Poisson noise (dispersion 0.1). With carry-over, spend runs for
+    ``BURN_IN`` months before the panel starts (not in the panel) and the adstock is a plain
+    loop from zero long before that, so the test does not share the package's start-up rule.
     """
-    from scipy.signal import lfilter
-
     rng = np.random.default_rng(seed)
     periods = pd.date_range("2024-01-01", periods=months, freq="MS")
     team_effect = np.exp(rng.normal(0, 0.15, teams))
     frames = []
     for tactic, scale in (("alpha", 2.0), ("beta", 1.0)):
         spend = 10_000 * np.exp(rng.normal(0, spend_sd, (teams, months)))
-        effective = lfilter([1 - carryover], [1, -carryover], spend, axis=1)
+        effective = spend
+        if carryover:
+            past = 10_000 * np.exp(rng.normal(0, spend_sd, (teams, BURN_IN)))
+            history = np.concatenate([past, spend], axis=1)
+            stock = np.zeros(teams)
+            adstock = np.empty_like(history)
+            for t in range(history.shape[1]):
+                stock = carryover * stock + (1 - carryover) * history[:, t]
+                adstock[:, t] = stock
+            effective = adstock[:, BURN_IN:]
         if hill is None:
             curve = scale * (effective / 10_000) ** exponent
         else:
@@ -48,12 +60,20 @@ def synthetic_panel(seed: int = 0, teams: int = 30, months: int = 24, exponent: 
     return pd.concat(frames, ignore_index=True)
 
 
-@pytest.fixture(scope="module")
-def demo_panel() -> pd.DataFrame:
+@functools.cache
+def demo_fit() -> tuple[pd.DataFrame, object]:
+    """The demo panel and its curves (100 draws), fitted once per session: test_budget shares
+    them."""
     import salesnb
     from salesnb import metrics
 
-    return metrics.panel(salesnb.load(DEMO))
+    panel = metrics.panel(salesnb.load(DEMO))
+    return panel, fit_response_curves(panel, n_boot=100, seed=0)
+
+
+@pytest.fixture(scope="module")
+def demo_panel() -> pd.DataFrame:
+    return demo_fit()[0]
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +82,8 @@ def planted_exponent() -> float:
 
 
 @pytest.fixture(scope="module")
-def demo_curves(demo_panel):
-    return fit_response_curves(demo_panel, n_boot=100, seed=0)
+def demo_curves():
+    return demo_fit()[1]
 
 
 def exponents(curves) -> pd.DataFrame:
@@ -79,14 +99,31 @@ def test_planted_exponent_recovered_per_tactic(demo_curves, planted_exponent):
     # diminishing returns are detected: no interval reaches a constant CAC (exponent 1)
     assert (table["ci_high"] < 1.0).all()
     assert (table[["n_teams", "n_cells"]] > 0).all().all()
+    # parameters' n_teams counts distinct teams; units' teams_per_month averages over months
+    units = demo_curves.units.set_index("tactic")
+    assert (table["n_teams"] == units.loc[table.index, "teams"]).all()
+    assert (units["teams_per_month"] <= units["teams"]).all()
 
 
 def test_level_reads_as_cac_at_reference(demo_curves):
+    from scipy.stats import spearmanr
+
     table = demo_curves.parameters().pivot(index="tactic", columns="parameter",
                                            values="estimate")
-    cac = demo_curves.reference_spend / table["level"]
-    assert np.allclose(cac, table["cac_at_reference"])
-    # the demo plants referrals as the cheapest tactic and events as the dearest
+    # level is what a team-month near the reference spend actually won
+    cells, reference = demo_curves.cells, demo_curves.reference_spend
+    near = cells[(cells["effective_spend"] / reference - 1).abs() < 0.15]
+    observed = near.groupby("tactic")["new_customers"].mean()
+    assert ((table["level"] / observed - 1).abs() < 0.15).all()
+    # cac_at_reference is what the curve arithmetic gives at the reference spend per team
+    teams = demo_curves.units.set_index("tactic")["teams_per_month"]
+    at_reference = demo_curves.expected_customers(
+        {t: reference * teams[t] for t in table.index}).set_index("tactic")["cac"]
+    assert np.allclose(at_reference[table.index], table["cac_at_reference"], rtol=1e-9)
+    # ... and ranks the tactics as the demo plants them
+    truth = json.loads((DEMO / "truth.json").read_text())["base_cac"]
+    cac = table["cac_at_reference"]
+    assert spearmanr(cac, [truth[t] for t in cac.index]).statistic > 0.9
     assert cac.idxmin() == "referrals" and cac.idxmax() == "events"
 
 
@@ -148,7 +185,7 @@ def test_by_style_gives_one_curve_per_tactic_and_style(demo_panel, planted_expon
 
 def test_people_cost_rows_and_zero_spend_are_left_out():
     panel = synthetic_panel(teams=10, months=12)
-    extra = panel.head(5).assign(tactic=NO_ACTIVITY, spend=0.0, new_customers=0)
+    extra = panel.head(5).assign(tactic=UNALLOCATED, spend=0.0, new_customers=0)
     zero = panel.head(3).assign(spend=0.0, new_customers=0)
     curves = fit_response_curves(pd.concat([panel, extra, zero]), n_boot=0)
     assert list(curves.units["tactic"]) == ["alpha", "beta"]
@@ -211,9 +248,162 @@ def test_question_errors_are_named(demo_curves):
         demo_curves.marginal_cac("fax")
     with pytest.raises(SalesnbError, match="target marginal CAC must be a positive number"):
         demo_curves.spend_for_marginal_cac(-5)
-    with pytest.raises(SalesnbError, match="spend levels must be finite numbers >= 0"):
+    with pytest.raises(SalesnbError, match="spend for 'events' must be a finite number >= 0, "
+                                           "not -1.0"):
         demo_curves.expected_customers({"events": -1.0})
+    with pytest.raises(SalesnbError, match=r"finite numbers >= 0, not \['events: -1.0'\]"):
+        demo_curves.marginal_cac("events", spend=-1.0)
     with pytest.raises(SalesnbError, match="level must be between 0 and 1"):
         demo_curves.parameters(level=95)
     with pytest.raises(SalesnbError, match="needs curves fitted with by="):
         demo_curves.marginal_cac(("events", "collaborative"))
+
+
+# ----- review fixes: estimability, carry-over start, splits, failures, IRLS -------------------
+def with_tactic(panel: pd.DataFrame, tactic: str, spend, customers) -> pd.DataFrame:
+    """``panel`` plus a tactic on alpha's team-months with the given spend and customers."""
+    extra = panel[panel["tactic"] == "alpha"].assign(tactic=tactic, spend=spend,
+                                                     new_customers=customers)
+    return pd.concat([panel, extra], ignore_index=True)
+
+
+def test_constant_spend_and_customerless_tactics_get_no_curve():
+    panel = synthetic_panel(teams=12, months=12)
+    rng = np.random.default_rng(5)
+    n = len(panel[panel["tactic"] == "alpha"])
+    panel = with_tactic(panel, "retainer", 5_000.0, rng.poisson(2.0, n))  # fixed retainer
+    panel = with_tactic(panel, "dud", 10_000 * np.exp(rng.normal(0, 0.5, n)),
+                        (np.arange(n) < 2).astype(int))  # 2 customers in all
+    curves = fit_response_curves(panel, n_boot=5, seed=0)
+    assert list(curves.units["tactic"]) == ["alpha", "beta"]
+    text = " ".join(curves.notes)
+    assert "nearly) constant" in text and "['retainer']" in text
+    assert "fewer than 10 new customers" in text and "['dud']" in text
+
+
+def test_bootstrap_draw_leaves_out_a_unit_it_cannot_estimate():
+    panel = synthetic_panel(teams=12, months=12)
+    alpha = panel["tactic"] == "alpha"
+    # "sparse": 12 customers, all from two teams: a draw without them has none
+    teams = panel.loc[alpha, "team_id"].to_numpy()
+    customers = np.where(np.isin(teams, ["T00", "T01"]) & (panel.loc[alpha, "period"].dt.month
+                                                           <= 6).to_numpy(), 1, 0)
+    panel = with_tactic(panel, "sparse", panel.loc[alpha, "spend"].to_numpy()[::-1], customers)
+    curves = fit_response_curves(panel, n_boot=30, seed=0)
+    unit = curves.select("sparse")[0]
+    level, exponent = curves.draws[:, unit, 0], curves.draws[:, unit, 1]
+    assert np.isnan(level).any()  # some draws could not estimate it ...
+    finite = np.isfinite(level)
+    assert (level[finite] > 1e-3).all() and (np.abs(exponent[finite]) < 5).all()  # ... no junk
+    assert any("could not be estimated" in note and "'sparse'" in note for note in curves.notes)
+
+
+def test_carryover_starts_at_steady_state():
+    from salesnb.curves import _effective_spend
+
+    periods = pd.date_range("2024-01-01", periods=6, freq="MS")
+    history = pd.DataFrame({"period": periods, "team_id": "T1", "tactic": "email",
+                            "spend": 1_000.0})
+    # spending the same every month: the effective spend is that amount from the first month
+    assert np.allclose(_effective_spend(history, history, 0.6), 1_000.0)
+
+
+def test_amount_for_a_tactic_is_split_over_its_groups():
+    curves = fit_response_curves(synthetic_panel(teams=12, months=12), by="decision_style",
+                                 n_boot=0)
+    current = curves.units.set_index(["tactic", "decision_style"])["current_spend"]
+    shares = current["alpha"] / current["alpha"].sum()
+    spent = curves.expected_customers({"alpha": 300_000.0}).set_index(
+        ["tactic", "decision_style"])["spend"]
+    assert spent["alpha"].sum() == pytest.approx(300_000.0)  # not 300,000 per group
+    assert np.allclose(spent["alpha"], 300_000.0 * shares)
+    assert np.allclose(spent["beta"], current["beta"])
+    one = curves.spend_vector({("alpha", "autocratic"): 50_000.0})
+    assert one[curves.select(("alpha", "autocratic"))[0]] == 50_000.0
+    marginal = curves.marginal_cac("alpha", spend=[200_000.0, 400_000.0])
+    assert marginal.groupby("spend", sort=False).size().tolist() == [1] * 4
+    assert marginal["spend"].sum() == pytest.approx(600_000.0)
+
+
+def test_failed_bootstrap_draws_are_counted(monkeypatch):
+    from salesnb import curves as module
+
+    fit, calls = module._fit, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1 and len(calls) % 2 == 0:  # every other bootstrap draw
+            raise SalesnbError("did not converge")
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(module, "_fit", flaky)
+    curves = fit_response_curves(synthetic_panel(teams=8, months=8), n_boot=10, seed=0)
+    assert np.isnan(curves.draws[:, 0, 0]).sum() == 5
+    assert curves.notes[0].startswith("WARNING: 5 of 10 bootstrap draws (50%) did not converge")
+
+
+def test_hill_fit_that_fails_to_converge_is_noted(monkeypatch):
+    import scipy.optimize
+
+    minimize = scipy.optimize.minimize
+
+    def failing(*args, **kwargs):
+        result = minimize(*args, **kwargs)
+        result.success = False
+        return result
+
+    monkeypatch.setattr(scipy.optimize, "minimize", failing)
+    curves = fit_response_curves(synthetic_panel(teams=8, months=8), form="hill", n_boot=3)
+    assert any("Hill fit did not converge for ['alpha', 'beta']" in n for n in curves.notes)
+    assert np.isnan(curves.draws).all()  # failed fits stay out of the intervals
+    assert any(n.startswith("WARNING") and "'alpha': 3" in n for n in curves.notes)
+
+
+def test_spend_for_marginal_cac_without_solution_says_so(demo_curves):
+    from dataclasses import replace
+
+    events = demo_curves.select("events")[0]
+    estimates, draws = demo_curves.estimates.copy(), demo_curves.draws.copy()
+    estimates[events, 1] = draws[:, events, 1] = 1.2  # increasing returns: no such spend
+    changed = replace(demo_curves, estimates=estimates, draws=draws)
+    target = 1.2 * changed.marginal_cac("referrals")["marginal_cac"].iloc[0]
+    table = changed.spend_for_marginal_cac(target).set_index("tactic")
+    assert table.loc["events", "note"] == "no solution"
+    assert np.isnan(table.loc["events", "spend"]) and not table.loc["events", "extrapolated"]
+    assert table.drop(index="events")["spend"].notna().all()
+
+
+def test_irls_non_convergence_names_the_tactics():
+    from salesnb.curves import _Design, _irls
+
+    panel = synthetic_panel(teams=5, months=6)
+    cells = panel.assign(unit_key=list(zip(panel["tactic"], strict=True)),
+                         effective_spend=panel["spend"])
+    design = _Design.build(cells, 10_000.0)
+    with pytest.raises(SalesnbError, match=r"did not converge after 2 iterations; still "
+                                           r"moving: \['alpha', 'beta'\]"):
+        _irls(design, cells["new_customers"].to_numpy(float), 0.1, max_iter=2)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.15])
+def test_irls_matches_statsmodels(alpha):
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    from salesnb.curves import _Design, _irls
+
+    panel = synthetic_panel(seed=4, teams=8, months=10)
+    cells = panel.assign(unit_key=list(zip(panel["tactic"], strict=True)),
+                         effective_spend=panel["spend"])
+    design = _Design.build(cells, 10_000.0)
+    y = cells["new_customers"].to_numpy(float)
+    beta, eta = _irls(design, y, alpha)
+    family = sm.families.Poisson() if alpha == 0 else sm.families.NegativeBinomial(alpha=alpha)
+    data = cells.assign(log_spend=design.log_spend)
+    reference = smf.glm("new_customers ~ 0 + C(team_id) + C(tactic) + C(tactic):log_spend",
+                        data, family=family).fit(tol=1e-12)
+    # the IRLS stops on a relative log-likelihood change of 1e-10: parameters agree to ~1e-6
+    assert np.allclose(np.exp(eta), reference.fittedvalues, rtol=1e-5)
+    exponents = design.split(beta)[2]
+    expected = [reference.params[f"C(tactic)[{t}]:log_spend"] for (t,) in design.unit_keys]
+    assert np.allclose(exponents, expected, rtol=1e-5)
