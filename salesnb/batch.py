@@ -14,20 +14,27 @@ worker imports papermill once) and publishes the run::
     reports/<name>/                   the same folder, renamed when everything is written
 
 A failing notebook is recorded (status, failing cell, error) and the others go
-on. Ctrl-C stops the workers (their kernels are shut down) and deletes the
-``.partial`` folder; a crash leaves only a ``.partial`` folder. An existing run
-folder is never overwritten.
+on; so is a notebook whose cell runs longer than the timeout, or whose worker
+process dies, and a segment whose headline figures cannot be computed.
+Ctrl-C (and SIGTERM/SIGHUP, which the command line turns into Ctrl-C) stops
+the workers, whose kernels exit with them, and deletes the ``.partial``
+folder; any other unexpected error leaves only the ``.partial`` folder (the
+error says where). An existing run folder is never overwritten.
 
-Secrets: every password found in a URL parameter (``--data``, ``--param``) is
-replaced by ``***`` in every file written and every message printed. The
-executed notebook never touches the disk unmasked: papermill writes it to
-memory, the worker masks it and only then saves it.
+Secrets (:mod:`salesnb.redaction`): every password found in a URL parameter
+(``--data``, ``--param``) is masked in every file written and every message
+printed. The executed notebook never touches the disk unmasked: papermill
+writes it to memory, the worker masks it and only then saves it. Before the
+run is published every file is searched for the passwords once more; a run
+with a leak is not published.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -37,14 +44,23 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from salesnb.errors import SalesnbError
 from salesnb.paths import PROJECT_DIR, REPORTS_DIR
+from salesnb.redaction import (
+    Secrets,
+    find_leaks,
+    find_secrets,
+    leaking_files,
+    masked,
+    notebook_leaks,
+    redact,
+)
 
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"
@@ -60,6 +76,10 @@ VERSIONED_PACKAGES = ("salesnb", "pandas", "numpy", "statsmodels", "ibis-framewo
                       "matplotlib", "seaborn", "papermill", "nbconvert", "ipykernel")
 ID_COLUMNS = (("deals", "deal_id"), ("deals", "customer_id"), ("reps", "rep_id"))
 """Row-level identifiers that must never appear in a leadership HTML."""
+MIN_NUMERIC_ID = 6
+"""Ids without a letter are checked only from this many characters (see ``checked_ids``)."""
+DEFAULT_TIMEOUT = 1800
+"""Seconds a notebook cell may run before the notebook is stopped and recorded as failed."""
 
 
 # --------------------------------------------------------------------------- plan
@@ -93,7 +113,9 @@ class RunPlan:
     declared: dict[Path, set[str]]
     params: dict[str, Any]
     dataset: Any = field(repr=False)
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+    secrets: Secrets = field(default_factory=Secrets, repr=False)
+    default_name: bool = False
+    """True when the name is a timestamp the runner chose (it may pick the next one)."""
 
     @property
     def folder(self) -> Path:
@@ -162,7 +184,8 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
     return RunPlan(name=_run_name(root, name), root=root, data=data_text, mapping=mapping_text,
                    by=seg.resolve_by(by), segments=plan_segments(dataset, by, only, include_all),
                    notebooks=paths, declared=declared, params=params, dataset=dataset,
-                   secrets=secrets_in([data_text, *params.values()]))
+                   secrets=find_secrets([data_text, *params.values()]),
+                   default_name=name is None)
 
 
 def plan_segments(dataset: Any, by: str | None, only: Sequence[str] | None = None,
@@ -304,44 +327,6 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-# --------------------------------------------------------------------------- secrets
-
-
-def secrets_in(values: Iterable[Any]) -> tuple[str, ...]:
-    """Passwords found in URL-like strings among ``values`` (raw and %-decoded forms)."""
-    found: set[str] = set()
-    for value in values:
-        if not isinstance(value, str) or "://" not in value:
-            continue
-        userinfo = urlsplit(value).netloc.rpartition("@")[0]
-        if ":" in userinfo:
-            raw = userinfo.split(":", 1)[1]
-            found |= {raw, unquote(raw)} - {""}
-    return tuple(sorted(found, key=len, reverse=True))
-
-
-def redact(value: Any, secrets: Sequence[str]) -> Any:
-    """``value`` (text or nested lists/dicts of it) with every secret replaced by ``***``."""
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "***")
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(redact(v, secrets) for v in value)
-    return value
-
-
-def masked(value: Any, secrets: Sequence[str]) -> Any:
-    """A parameter value safe to show: URLs masked (``mask_url``), then secrets redacted."""
-    from salesnb.sources import mask_url
-
-    if isinstance(value, str) and "://" in value:
-        value = mask_url(value)
-    return redact(value, secrets)
-
-
 # --------------------------------------------------------------------------- workers
 
 
@@ -353,9 +338,10 @@ class NotebookTask:
     segment: str
     folder: Path
     parameters: dict[str, Any]
-    secrets: tuple[str, ...]
+    secrets: Secrets
     title: str
     subtitle: str
+    timeout: float | None = DEFAULT_TIMEOUT
 
 
 @dataclass
@@ -396,11 +382,22 @@ class _MemoryHandler:
         return path
 
 
-def _init_worker() -> None:
-    """Run in each worker: own process group (Ctrl-C reaches only the parent), quiet kernels."""
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _init_worker(threads: int | None = None) -> None:
+    """Run in each worker: own process group (Ctrl-C reaches only the parent), quiet kernels.
+
+    ``threads``: BLAS/OpenMP threads for the worker's kernels (inherited through
+    the environment, unless already set), so that parallel notebooks do not
+    each start one thread per CPU and fight over them.
+    """
     from papermill.iorw import papermill_io
 
     os.setpgrp()
+    if threads is not None:
+        for variable in THREAD_VARIABLES:
+            os.environ.setdefault(variable, str(threads))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # kernels' debugger notice
     papermill_io.register(MEMORY_SCHEME, _MemoryHandler())
 
@@ -408,7 +405,9 @@ def _init_worker() -> None:
 def run_task(task: NotebookTask) -> NotebookResult:
     """Execute one notebook with papermill, then save it (masked) and its HTML.
 
-    Runs in a worker process; never raises for a notebook's own failure.
+    Runs in a worker process; never raises for a notebook's own failure. A cell
+    running longer than ``task.timeout`` seconds stops the notebook (its kernel
+    is shut down) and is recorded as a ``CellTimeout`` failure.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -421,9 +420,17 @@ def run_task(task: NotebookTask) -> NotebookResult:
         papermill.execute_notebook(
             str(task.notebook), key, parameters=task.parameters, kernel_name=KERNEL_NAME,
             cwd=str(task.folder), progress_bar=False, log_output=False,
-            request_save_on_cell_execute=False, extra_arguments=KERNEL_ARGUMENTS)
+            request_save_on_cell_execute=False, extra_arguments=KERNEL_ARGUMENTS,
+            execution_timeout=task.timeout)
     except PapermillExecutionError as exc:
         _record_failure(result, exc.ename, exc.evalue, task.secrets)
+    except TimeoutError as exc:  # nbclient's CellTimeoutError: the kernel has been shut down
+        preview = re.search(r"-{5,}\n(.*?)\n", str(exc))  # nbclient shows the cell's source
+        where = f" (the cell starting {preview.group(1).strip()!r})" if preview else ""
+        _record_failure(result, "CellTimeout",
+                        f"a cell ran longer than the timeout of {task.timeout:g} s "
+                        f"(--timeout){where}; the notebook was stopped there and not saved",
+                        task.secrets)
     except Exception as exc:  # kernel died, timeout, bad notebook: still a per-notebook failure
         _record_failure(result, type(exc).__name__, str(exc), task.secrets)
     text = _MemoryHandler.store.pop(key, None)
@@ -434,7 +441,7 @@ def run_task(task: NotebookTask) -> NotebookResult:
 
 
 def _record_failure(result: NotebookResult, name: str, message: str,
-                    secrets: Sequence[str]) -> None:
+                    secrets: Secrets) -> None:
     result.status = "failed"
     result.error = {"name": name, "message": redact(_strip_ansi(message), secrets)}
 
@@ -447,6 +454,9 @@ def _publish(task: NotebookTask, result: NotebookResult, text: str) -> None:
     notebook = nbformat.from_dict(redact(nbformat.reads(text, as_version=4), task.secrets))
     if result.status == "failed":
         result.failing_cell = failing_cell(notebook)
+    if notebook_leaks(notebook, task.secrets):  # redaction missed a form: write nothing of it
+        _leak_failure(result, "notebook", task.secrets)
+        return
     result.ipynb = task.notebook.name
     write_atomic(task.folder / result.ipynb, nbformat.writes(notebook))
     try:
@@ -455,8 +465,17 @@ def _publish(task: NotebookTask, result: NotebookResult, text: str) -> None:
         if result.ok:
             _record_failure(result, type(exc).__name__, f"HTML export: {exc}", task.secrets)
         return
+    if find_leaks(page, task.secrets):
+        _leak_failure(result, "leadership HTML", task.secrets)
+        return
     result.html = task.notebook.stem + ".html"
     write_atomic(task.folder / result.html, page)
+
+
+def _leak_failure(result: NotebookResult, what: str, secrets: Secrets) -> None:
+    if result.ok:
+        _record_failure(result, "SecretLeakError",
+                        f"the {what} would show a password; it was not written", secrets)
 
 
 def failing_cell(notebook: Any) -> dict[str, Any] | None:
@@ -537,17 +556,22 @@ class RunResult:
         return "\n".join(lines)
 
 
-def execute(plan: RunPlan, jobs: int = 1, progress: bool | None = None) -> RunResult:
+def execute(plan: RunPlan, jobs: int = 1, progress: bool | None = None,
+            timeout: float | None = DEFAULT_TIMEOUT) -> RunResult:
     """Run a planned batch and publish it as ``plan.folder``.
 
     Parameters
     ----------
     plan
-        From :func:`plan_run`.
+        From :func:`plan_run`. With a default (timestamp) name already taken
+        by a concurrent run, the next free name is used (``plan.name`` changes).
     jobs
         Worker processes (each runs one notebook at a time).
     progress
         Show a progress bar on stderr; None: only when stderr is a terminal.
+    timeout
+        Seconds one cell may run (papermill's ``execution_timeout``); a notebook
+        that exceeds it is stopped and recorded as failed. None: no limit.
 
     Returns
     -------
@@ -558,23 +582,72 @@ def execute(plan: RunPlan, jobs: int = 1, progress: bool | None = None) -> RunRe
     ------
     KeyboardInterrupt
         After stopping the workers and deleting the ``.partial`` folder.
+    SalesnbError
+        The run name is taken, a file would show a password (the run is not
+        published; the leaking files are deleted) or the run folder appeared
+        while running; the message says where the ``.partial`` folder is.
+    Exception
+        Anything unexpected, with a note saying where the ``.partial`` folder is
+        (kept for inspection).
     """
     started = time.perf_counter()
+    _reserve_partial(plan)
     partial = plan.partial_folder
-    plan.root.mkdir(parents=True, exist_ok=True)
-    partial.mkdir()
     try:
-        reports = _run_all(plan, _tasks(plan), jobs, progress)
+        reports = _run_all(plan, _tasks(plan, timeout), jobs, progress)
         duration = round(time.perf_counter() - started, 3)
         _write_outputs(plan, reports, duration)
-    except BaseException:
+        _refuse_leaks(plan)
+    except KeyboardInterrupt:
         shutil.rmtree(partial, ignore_errors=True)
+        raise
+    except Exception as exc:
+        if not isinstance(exc, SalesnbError):
+            exc.add_note(f"salesnb: the unfinished run is left in {partial}")
         raise
     _publish_run(plan)
     return RunResult(plan, plan.folder, reports, duration)
 
 
-def _tasks(plan: RunPlan) -> list[NotebookTask]:
+def _reserve_partial(plan: RunPlan, attempts: int = 20) -> None:
+    """Create ``plan.partial_folder``; a taken default name moves on to the next free one."""
+    plan.root.mkdir(parents=True, exist_ok=True)
+    for _ in range(attempts):
+        try:
+            plan.partial_folder.mkdir()
+        except FileExistsError:
+            if not plan.default_name:
+                raise SalesnbError(
+                    f"{plan.partial_folder} exists: another run is writing it, or an "
+                    "interrupted run left it behind (then delete it).") from None
+        else:
+            if not plan.folder.exists():
+                return
+            plan.partial_folder.rmdir()  # a run of that name was published meanwhile
+            if not plan.default_name:
+                raise SalesnbError(f"run folder {plan.folder} already exists and is never "
+                                   "overwritten; choose another --name.")
+        plan.name = _run_name(plan.root, None)
+    raise SalesnbError(f"no free run name in {plan.root} after {attempts} attempts; "
+                       "choose one with --name.")
+
+
+def _refuse_leaks(plan: RunPlan) -> None:
+    """Last check before publishing: no file of the run shows a password."""
+    if not plan.secrets:
+        return
+    files = sorted(p for p in plan.partial_folder.rglob("*") if p.is_file())
+    leaking = leaking_files(files, plan.secrets)
+    if not leaking:
+        return
+    for path in leaking:
+        path.unlink()
+    names = ", ".join(str(p.relative_to(plan.partial_folder)) for p in leaking)
+    raise SalesnbError(f"not published: {len(leaking)} file(s) would show a password ({names}); "
+                       f"they were deleted, the rest of the run is in {plan.partial_folder}.")
+
+
+def _tasks(plan: RunPlan, timeout: float | None = DEFAULT_TIMEOUT) -> list[NotebookTask]:
     tasks = []
     fingerprint = plan.dataset.fingerprint[:12]
     for segment in plan.segments:
@@ -585,36 +658,48 @@ def _tasks(plan: RunPlan) -> list[NotebookTask]:
                 notebook=notebook, segment=segment.folder, folder=folder,
                 parameters=plan.notebook_parameters(notebook, segment), secrets=plan.secrets,
                 title=f"{_title(notebook)} | {segment.label}",
-                subtitle=f"{segment.label} | run {plan.name} | data fingerprint {fingerprint}"))
+                subtitle=f"{segment.label} | run {plan.name} | data fingerprint {fingerprint}",
+                timeout=timeout))
     return tasks
 
 
 def _title(notebook: Path) -> str:
+    """The notebook's first ``# `` heading ("CAC overview"), else its name ("Cac overview")."""
+    with contextlib.suppress(OSError, ValueError):
+        cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+        for cell in cells:
+            source = "".join(cell.get("source", ""))
+            if cell.get("cell_type") == "markdown":
+                heading = re.match(r"#\s+(.+)", source.strip())
+                if heading:
+                    return heading.group(1).strip()
     return notebook.stem[3:].replace("_", " ").capitalize() if notebook.stem[:2].isdigit() \
         else notebook.stem.replace("_", " ")
 
 
 def _run_all(plan: RunPlan, tasks: list[NotebookTask], jobs: int,
              progress: bool | None) -> list[SegmentReport]:
-    import multiprocessing
-
     from tqdm.auto import tqdm
 
     results: list[NotebookResult] = []
     bar = tqdm(total=len(tasks), desc=f"report {plan.name}", unit="nb", file=sys.stderr,
                disable=None if progress is None else not progress)
+    others = set(multiprocessing.active_children())  # not ours to stop (see _stop_workers)
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     executor = ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_init_worker,
+                                   initargs=(threads,),
                                    mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures: list[Future] = [executor.submit(run_task, task) for task in tasks]
+        futures: dict[Future, NotebookTask] = {executor.submit(run_task, task): task
+                                               for task in tasks}
         headlines = {s.folder: _headline(plan, s) for s in plan.segments}
         for future in as_completed(futures):
-            results.append(future.result())
+            results.append(_result_of(future, futures[future]))
             failed = sum(not r.ok for r in results)
             bar.set_postfix(ok=len(results) - failed, failed=failed, refresh=False)
             bar.update()
     except BaseException:
-        _stop_workers(executor)
+        _stop_workers(executor, others)
         raise
     finally:
         bar.close()
@@ -623,17 +708,44 @@ def _run_all(plan: RunPlan, tasks: list[NotebookTask], jobs: int,
     return _by_segment(plan, results, headlines)
 
 
-def _stop_workers(executor: ProcessPoolExecutor) -> None:
-    """Cancel queued notebooks, ask running workers to stop, kill those that do not."""
-    processes = list(getattr(executor, "_processes", {}).values())
+def _result_of(future: Future, task: NotebookTask) -> NotebookResult:
+    """The task's result; a worker that died or failed outside ``run_task`` is one failure."""
+    try:
+        return future.result()
+    except Exception as exc:
+        result = NotebookResult(task.notebook.stem, task.segment, "failed", 0.0,
+                                {k: masked(v, task.secrets) for k, v in task.parameters.items()})
+        if isinstance(exc, BrokenProcessPool):
+            message = ("the worker process running the notebooks died (killed, out of memory?) "
+                       "before this one finished; this and the notebooks still queued were "
+                       "not run")
+        else:
+            message = f"the worker could not run the notebook: {exc}"
+        _record_failure(result, type(exc).__name__, message, task.secrets)
+        return result
+
+
+def _stop_workers(executor: ProcessPoolExecutor, others: set[Any]) -> None:
+    """Cancel queued notebooks, terminate the running workers, kill those that linger.
+
+    The worker processes are found with the public ``multiprocessing.active_children()``
+    (minus ``others``, the children that existed before the pool) rather than the
+    executor's private ``_processes``: ``concurrent.futures`` has no public way to them.
+    """
     executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:  # SIGTERM: nbclient shuts the worker's kernel down
+    processes = [p for p in multiprocessing.active_children() if p not in others]
+    for process in processes:
         if process.is_alive():
+            # SIGTERM ends the worker at once, inside papermill, with no Python clean-up:
+            # nbclient does NOT shut its kernel down. The kernel runs in a session of its
+            # own (jupyter_client), so no group signal reaches it; it exits within about a
+            # second by itself, when ipykernel's parent poller sees that its parent
+            # (JPY_PARENT_PID, the worker) is gone.
             os.kill(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
     for process in processes:
         process.join(max(0.1, deadline - time.monotonic()))
-        if process.is_alive():  # its kernel exits by itself when its parent is gone
+        if process.is_alive():
             process.kill()
             process.join(5)
 
@@ -645,21 +757,61 @@ def _headline(plan: RunPlan, segment: Segment) -> dict[str, Any]:
         data = seg.select(plan.dataset, segment.by, segment.value,
                           plan.params.get("period_start"), plan.params.get("period_end"))
         return {"figures": seg.headline(data), "error": None}
-    except SalesnbError as exc:
-        return {"figures": None, "error": redact(str(exc), plan.secrets)}
+    except Exception as exc:  # one segment's figures must not stop the run; the index says why
+        message = str(exc) if isinstance(exc, SalesnbError) else f"{type(exc).__name__}: {exc}"
+        return {"figures": None, "error": redact(message, plan.secrets)}
+
+
+def checked_ids(values: Iterable[Any]) -> set[str]:
+    """The ids worth looking for in a page: those with a letter or >= MIN_NUMERIC_ID chars.
+
+    Float-looking ids (``12345678.0``, from a column read as float) are
+    normalised to ``12345678``. Short numbers (``12``) are skipped: they match
+    page numbers, counts and years, and would fail every report.
+    """
+    ids = set()
+    for value in values:
+        text = str(value).strip()
+        if re.fullmatch(r"-?\d+\.0+", text):
+            text = text.split(".")[0]
+        if text and (re.search(r"[^\W\d_]", text) or len(text) >= MIN_NUMERIC_ID):
+            ids.add(text)
+    return ids
+
+
+def ids_shown(page: str, ids: set[str]) -> list[str]:
+    """The ``ids`` that stand as whole words in ``page`` (base64 images not searched).
+
+    A heuristic guard, not a proof: an id must appear exactly, delimited by
+    characters other than letters, digits, ``_`` and ``-``; an id formatted
+    differently (``1,234,567``), split across cells or inside an image is not
+    found, and a long number that is also a figure is reported.
+    """
+    text = re.sub(r"data:[\w.+\-]+/[\w.+\-]+;base64,[A-Za-z0-9+/=\n]+", " ", page)
+    tokens = set(re.findall(r"[\w-]+", text))
+    shown = ids & tokens
+    for value in ids - tokens:
+        if re.search(r"[^\w-]", value) and re.search(
+                rf"(?<![\w-]){re.escape(value)}(?![\w-])", text):
+            shown.add(value)  # an id with other characters (a dot, a slash) cannot be a token
+    return sorted(shown)
 
 
 def _flag_row_level_ids(plan: RunPlan, results: list[NotebookResult]) -> None:
-    """Fail (and unpublish) any leadership HTML that shows deal, customer or rep ids."""
+    """Fail (and unpublish) any leadership HTML that shows deal, customer or rep ids.
+
+    A heuristic guard (see :func:`checked_ids` and :func:`ids_shown`), meant to
+    catch a notebook that prints a table of deals, not to prove a page clean.
+    """
     ids: set[str] = set()
     for table, column in ID_COLUMNS:
         if table in plan.dataset and column in plan.dataset.tables[table]:
-            ids |= {str(v) for v in plan.dataset.tables[table][column].dropna()}
+            ids |= checked_ids(plan.dataset.tables[table][column].dropna())
     for result in results:
         if not result.html:
             continue
         page = plan.partial_folder / result.segment / result.html
-        shown = sorted(ids.intersection(re.findall(r"[\w-]+", page.read_text("utf-8"))))
+        shown = ids_shown(page.read_text("utf-8"), ids)
         if shown:
             page.unlink()
             result.html = None
@@ -725,15 +877,27 @@ def _segment_entry(report: SegmentReport) -> dict[str, Any]:
                         for r in report.results]}
 
 
-def _write_json(path: Path, payload: dict[str, Any], secrets: Sequence[str]) -> None:
+def _write_json(path: Path, payload: dict[str, Any], secrets: Secrets) -> None:
     write_atomic(path, json.dumps(redact(payload, secrets), indent=2, default=str) + "\n")
 
 
 def _publish_run(plan: RunPlan) -> None:
-    if plan.folder.exists():
+    """Rename ``.partial`` to the run folder, never over an existing one.
+
+    ``os.rename`` silently replaces an existing *empty* directory, so the
+    target is first created with ``mkdir`` (which fails if anything has that
+    name) and only this run's own empty folder is then replaced.
+    """
+    try:
+        plan.folder.mkdir()
+    except FileExistsError:
         raise SalesnbError(f"run folder {plan.folder} appeared while running; this run is "
-                           f"left in {plan.partial_folder}.")
-    os.rename(plan.partial_folder, plan.folder)
+                           f"left in {plan.partial_folder}.") from None
+    try:
+        os.rename(plan.partial_folder, plan.folder)
+    except OSError as exc:  # something wrote into the reserved folder meanwhile
+        raise SalesnbError(f"could not publish {plan.folder} ({exc}); this run is left in "
+                           f"{plan.partial_folder}.") from None
 
 
 def package_versions() -> dict[str, str | None]:

@@ -7,10 +7,13 @@ message and exits 1; tracebacks are for bugs only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from salesnb.errors import SalesnbError, SalesnbWarning
@@ -97,6 +100,9 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--name", default=None,
                         help="run folder name (default: a timestamp); an existing run is "
                              "never overwritten")
+    report.add_argument("--timeout", type=float, default=1800, metavar="SECONDS",
+                        help="longest time one notebook cell may run; a notebook that exceeds "
+                             "it is stopped and recorded as failed (default 1800; 0: no limit)")
     report.add_argument("--no-progress", action="store_true",
                         help="no progress bar (it is off anyway when stderr is not a terminal)")
     report.set_defaults(run=_run_report)
@@ -115,10 +121,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except SalesnbError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        for note in getattr(exc, "__notes__", []):
+            print(f"note: {note}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        number = getattr(exc, "signal", signal.SIGINT)
+        print(f"interrupted ({signal.Signals(number).name}); nothing was written.",
+              file=sys.stderr)
+        return 128 + number
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised as Ctrl-C so that the same clean-up runs."""
+
+    def __init__(self, number: int):
+        super().__init__(f"received {signal.Signals(number).name}")
+        self.signal = number
+
+
+@contextlib.contextmanager
+def signals_as_interrupt(numbers: Sequence[int] = (signal.SIGTERM, signal.SIGHUP)
+                         ) -> Iterator[None]:
+    """Turn the first of these signals into :class:`Terminated` (later ones are ignored,
+    so the clean-up is not interrupted); the previous handlers come back afterwards."""
+    def handler(number: int, frame: object) -> None:
+        for each in numbers:
+            signal.signal(each, signal.SIG_IGN)
+        raise Terminated(number)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+    previous = {number: signal.signal(number, handler) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -145,6 +184,8 @@ def _run_report(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise SalesnbError("--jobs must be at least 1.")
+    if args.timeout < 0:
+        raise SalesnbError("--timeout must be 0 (no limit) or more seconds.")
     only = [v.strip() for v in args.segments.split(",") if v.strip()] if args.segments else None
     if only and not args.by:
         raise SalesnbError("--segments needs --by (which column the values belong to).")
@@ -154,7 +195,9 @@ def _run_report(args: argparse.Namespace) -> int:
                           include_all=args.include_all)
     print(f"running {len(plan.notebooks)} notebook(s) x {len(plan.segments)} segment(s) "
           f"with {args.jobs} worker(s) into {plan.partial_folder}", file=sys.stderr)
-    result = batch.execute(plan, jobs=args.jobs, progress=False if args.no_progress else None)
+    with signals_as_interrupt():
+        result = batch.execute(plan, jobs=args.jobs, progress=False if args.no_progress else None,
+                               timeout=args.timeout or None)
     print(result.summary())
     print(f"index: {result.index}")
     return 1 if result.failed else 0

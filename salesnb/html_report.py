@@ -6,9 +6,15 @@ the page opens offline, from a file or an e-mail attachment, without console
 errors. Images stay embedded (matplotlib's PNG outputs are base64 data URIs).
 For readers without code, the export also drops
 
-- cells tagged ``remove`` (whole cell), ``remove_input`` or ``remove_output``;
-- stderr streams (warnings, logging) and the papermill parameter cells;
-- tracebacks: an error output becomes one plain line "ErrorName: message".
+- every cell's input (code), so ``remove_input`` tags need nothing more;
+- cells tagged ``remove`` (whole cell) and outputs of cells tagged ``remove_output``;
+- stderr streams (warnings, logging), raw cells and the papermill parameter cells;
+- tracebacks: an error output becomes one plain line "ErrorName: message";
+- every output type outside :data:`ALLOWED_MIME_TYPES` (``application/javascript``,
+  widget and plotly/vega JSON, ...), and HTML or SVG with active content
+  (``<script>``, ``<iframe>``, ``on...=`` handlers, ``javascript:`` links): an
+  output left with nothing to show becomes a one-line note pointing to the
+  notebook. ``<script>`` blocks in markdown cells are removed.
 
 The executed ``.ipynb`` beside the HTML keeps all of it for analysts.
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 
 import nbformat
 
@@ -37,8 +44,15 @@ TEMPLATE = """\
 """
 REMOVE_CELL_TAGS = {"remove", "remove_cell", "remove-cell", "parameters", "injected-parameters",
                     "papermill-error-cell-tag"}
-REMOVE_INPUT_TAGS = {"remove_input", "remove-input"}
 REMOVE_OUTPUT_TAGS = {"remove_output", "remove-output"}
+ALLOWED_MIME_TYPES = ("text/markdown", "text/plain", "text/html", "image/png", "image/jpeg",
+                      "image/svg+xml")
+"""Output data kept in a leadership page (HTML and SVG only without active content)."""
+ACTIVE_CONTENT = re.compile(
+    r"<\s*(?:script|iframe|object|embed)\b|<[^>]*\son[a-z]+\s*=|javascript:", re.IGNORECASE)
+SCRIPT_BLOCK = re.compile(r"<script\b.*?(?:</script\s*>|$)", re.IGNORECASE | re.DOTALL)
+OMITTED = ('<p class="salesnb-meta">An interactive output is left out of this page (no '
+           "scripts in leadership reports); the executed notebook has it.</p>")
 
 
 def notebook_to_html(notebook: nbformat.NotebookNode, title: str, subtitle: str = "") -> str:
@@ -89,12 +103,15 @@ def _for_leadership(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     cells = []
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & REMOVE_CELL_TAGS:
+        if tags & REMOVE_CELL_TAGS or cell.cell_type == "raw":
             continue
+        if cell.cell_type == "markdown" and "<script" in cell.source.lower():
+            cell.source = SCRIPT_BLOCK.sub("", cell.source)
         if cell.cell_type == "code":
             if tags & REMOVE_OUTPUT_TAGS:
                 cell.outputs = []
-            cell.outputs = [_plain(out) for out in cell.get("outputs", []) if _shown(out)]
+            cell.outputs = [_allowed(_plain(out)) for out in cell.get("outputs", [])
+                            if _shown(out)]
             if not cell.outputs:
                 continue  # a code cell without output would only leave an empty box
         cells.append(cell)
@@ -109,6 +126,27 @@ def _has_error(notebook: nbformat.NotebookNode) -> bool:
 
 def _shown(output: nbformat.NotebookNode) -> bool:
     return not (output.get("output_type") == "stream" and output.get("name") == "stderr")
+
+
+def _allowed(output: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A rich output with only the allowed, inactive MIME types (or a note if none is left)."""
+    if output.get("output_type") not in ("display_data", "execute_result"):
+        return output
+    data = output.get("data", {})
+    kept = {mime: value for mime, value in data.items()
+            if mime in ALLOWED_MIME_TYPES and not _active(mime, value)}
+    rich = set(data) - {"text/plain"}
+    if rich and not (set(kept) - {"text/plain"}):  # e.g. plotly: its text/plain is a repr
+        kept = {"text/html": OMITTED}
+    output.data = kept
+    return output
+
+
+def _active(mime: str, value: object) -> bool:
+    if mime not in ("text/html", "image/svg+xml"):
+        return False
+    text = "".join(value) if isinstance(value, list) else str(value)
+    return bool(ACTIVE_CONTENT.search(text))
 
 
 def _plain(output: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -73,7 +73,8 @@ def index_html(run: dict[str, Any], segments: Sequence[SegmentReport]) -> str:
 (fingerprint <code>{escape(source['fingerprint'][:16])}</code>);
 code revision <code>{escape(revision[:12])}</code></p>
 <p class="meta">Headline figures are computed by the runner for each segment: total cost is
-tactic spend plus allocated people cost; blended CAC is total cost per new customer.</p>
+tactic spend plus all people cost of the sales teams (reps' cost, including months with no
+tactic activity); blended CAC is total cost per new customer.</p>
 <table>
 <thead><tr><th>Segment</th><th>Status</th><th>Total cost</th><th>New customers</th>
 <th>Blended CAC</th><th>Reports</th></tr></thead>

@@ -81,6 +81,7 @@ def test_report_renders_charts_and_findings_offline(chromium, run_folder, tmp_pa
     assert re.search(r"<img [^>]*src=\"data:image/png;base64,", dom), "the chart is missing"
     assert re.search(r"Finding: \d+ teams won \d+ deals", dom), "the finding is missing"
     assert "segments.select" not in dom, "code must not show in the leadership report"
+    assert "data-scripted" not in dom and "<title>scripted" not in dom, "a script ran"
     assert _is_png(ARTIFACTS / "report-east-overview.png")
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,7 +28,7 @@ from salesnb.errors import SalesnbError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
 OVERVIEW, FAILS = FIXTURES / "01_overview.ipynb", FIXTURES / "02_fails.ipynb"
-PASSWORD = "s3cret-pw-42"
+PASSWORD = 's3c&r<e"t-42'  # needs HTML and JSON escaping
 DB_URL = f"postgresql://analyst:{PASSWORD}@localhost:5432/sales"
 REGIONS = ("East", "West")
 
@@ -128,8 +130,15 @@ def test_passwords_never_reach_any_output(run):
     code, stdout, stderr, folder = run
     texts = [p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file()]
     assert len(texts) == 12
-    assert not [t for t in texts if PASSWORD in t]
-    assert PASSWORD not in stdout + stderr
+    forms = {PASSWORD, html.escape(PASSWORD), html.escape(PASSWORD, quote=False),
+             PASSWORD.replace('"', "&#34;").replace("&", "&amp;").replace("<", "&lt;"),
+             json.dumps(PASSWORD)[1:-1], html.escape(json.dumps(PASSWORD))[6:-6],
+             "t-42"}  # its end, in whatever escaping
+    assert not [(form, t[:80]) for t in texts for form in forms if form in t]
+    assert not [form for form in forms if form in stdout + stderr]
+    page = (folder / "east" / "01_overview.html").read_text()
+    assert "<p>***</p>" in page  # the password shown HTML-escaped, masked
+    assert re.search(r'<pre>\{(&quot;|")pw(&quot;|"): (&quot;|")\*\*\*', page)  # JSON-escaped
     assert "postgresql://analyst:***@localhost:5432/sales" in manifest(folder)["parameters"][
         "db_url"]
     assert "Database: postgresql://analyst:***@" in (folder / "east" / "01_overview.html"
@@ -149,7 +158,8 @@ def test_unknown_param_is_refused_before_running(small_demo, tmp_path):
     code, _, stderr = run_cli("report", "--data", str(small_demo), "--notebooks", str(OVERVIEW),
                               str(FAILS), "--param", "colour=blue", "--out", str(tmp_path))
     assert code == 1
-    assert "colour" in stderr and "valid: db_url, pause, period_end, period_start" in stderr
+    assert "colour" in stderr
+    assert "valid: db_url, kill_worker, pause, period_end, period_start" in stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -169,10 +179,12 @@ def test_param_values_are_literals(text, value):
     assert batch.parse_param(text)[1] == value
 
 
-def test_secrets_are_found_in_urls_raw_and_decoded():
-    found = batch.secrets_in(["postgresql://u:p%40ss@h/db", "plain text", 3, None])
-    assert set(found) == {"p%40ss", "p@ss"}
-    assert batch.redact({"a": ["x p@ss y"]}, found) == {"a": ["x *** y"]}
+def test_leadership_html_keeps_no_script(run):
+    _, _, _, folder = run
+    for page in folder.glob("*/*.html"):
+        assert "<script" not in page.read_text().lower(), page
+    page = (folder / "east" / "01_overview.html").read_text()
+    assert page.count("An interactive output is left out of this page") == 2
 
 
 def test_notebooks_are_picked_by_name_number_or_path(tmp_path):
@@ -185,20 +197,22 @@ def test_notebooks_are_picked_by_name_number_or_path(tmp_path):
         batch.find_notebooks(["summary"], tmp_path)
 
 
-def test_ctrl_c_leaves_no_complete_looking_folder_and_no_kernel(small_demo, tmp_path):
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_leaves_no_complete_looking_folder_and_no_kernel(
+        small_demo, tmp_path, number):
     command = [sys.executable, "-m", "salesnb.cli", "report", "--data", str(small_demo),
                "--notebooks", str(OVERVIEW), "--param", "pause=120", "--jobs", "1",
                "--out", str(tmp_path), "--name", "interrupted"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: _processes_inside(tmp_path), timeout=60)  # a kernel is running
-        process.send_signal(signal.SIGINT)
+        process.send_signal(number)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130, stderr
-    assert "interrupted" in stderr
+    assert process.returncode == 128 + number, stderr
+    assert f"interrupted ({signal.Signals(number).name})" in stderr
     assert list(tmp_path.iterdir()) == []
     _wait_for(lambda: not _processes_inside(tmp_path), timeout=15)
 
@@ -225,3 +239,170 @@ def _wait_for(condition, timeout: float) -> None:
 def _snapshot(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_dead_worker_fails_its_notebooks_and_the_run_is_still_published(small_demo, tmp_path):
+    code, stdout, _ = run_cli(
+        "report", "--data", str(small_demo), "--by", "region", "--segments", ",".join(REGIONS),
+        "--notebooks", str(OVERVIEW), "--param", "kill_worker=true", "--jobs", "1",
+        "--out", str(tmp_path), "--name", "dead-worker", "--no-progress")
+    folder = tmp_path / "dead-worker"
+    assert code == 1 and (folder / "index.html").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["dead-worker"]
+    for region in ("east", "west"):
+        (result,) = manifest(folder / region)["notebooks"]
+        assert result["status"] == "failed"
+        assert result["error"]["name"] == "BrokenProcessPool"
+        assert "worker process running the notebooks died" in result["error"]["message"]
+        assert f"FAILED {region}/01_overview: BrokenProcessPool" in stdout
+    assert "BrokenProcessPool" in (folder / "index.html").read_text()
+    _wait_for(lambda: not _processes_inside(tmp_path), timeout=15)
+
+
+def test_a_cell_running_past_the_timeout_fails_its_notebook(small_demo, tmp_path):
+    started = time.monotonic()
+    code, stdout, _ = run_cli(
+        "report", "--data", str(small_demo), "--notebooks", str(OVERVIEW), "--param", "pause=120",
+        "--timeout", "3", "--jobs", "1", "--out", str(tmp_path), "--name", "slow")
+    assert time.monotonic() - started < 60
+    assert code == 1
+    (result,) = manifest(tmp_path / "slow" / "all")["notebooks"]
+    assert result["status"] == "failed"
+    assert result["error"]["name"] == "CellTimeout"
+    assert "longer than the timeout of 3 s" in result["error"]["message"]
+    assert "FAILED all/01_overview" in stdout and "CellTimeout" in stdout
+    _wait_for(lambda: not _processes_inside(tmp_path), timeout=15)
+
+
+def _empty_plan(small_demo, out: Path, name: str | None = None) -> batch.RunPlan:
+    """A planned run without notebooks: exercises the runner's own steps in a second."""
+    plan = batch.plan_run(small_demo, by="region", notebooks=[OVERVIEW], out=out, name=name)
+    plan.notebooks = []
+    return plan
+
+
+def test_a_failing_headline_is_recorded_for_its_segment(small_demo, tmp_path, monkeypatch):
+    plan = _empty_plan(small_demo, tmp_path)
+
+    def broken(data):
+        raise ZeroDivisionError("planted bug in headline")
+
+    monkeypatch.setattr(segments, "headline", broken)
+    headline = batch._headline(plan, plan.segments[0])
+    assert headline == {"figures": None,
+                        "error": "ZeroDivisionError: planted bug in headline"}
+
+
+def test_an_unexpected_error_keeps_the_partial_folder_and_says_where(small_demo, tmp_path,
+                                                                     monkeypatch):
+    from salesnb import index_page
+
+    plan = _empty_plan(small_demo, tmp_path, "index-bug")
+
+    def broken(run, reports):
+        raise RuntimeError("planted bug in index_html")
+
+    monkeypatch.setattr(index_page, "index_html", broken)
+    with pytest.raises(RuntimeError, match="planted bug") as caught:
+        batch.execute(plan, progress=False)
+    assert plan.partial_folder.is_dir() and (plan.partial_folder / "manifest.json").is_file()
+    assert not plan.folder.exists()
+    assert any(str(plan.partial_folder) in note for note in caught.value.__notes__)
+
+
+def test_a_taken_default_name_moves_on_and_a_taken_given_name_is_refused(small_demo, tmp_path):
+    plan = _empty_plan(small_demo, tmp_path)
+    first = plan.name
+    plan.partial_folder.mkdir()  # another run took the same second's name meanwhile
+    result = batch.execute(plan, progress=False)
+    assert result.folder.name != first and result.folder.is_dir()
+    assert (tmp_path / (first + batch.PARTIAL_SUFFIX)).is_dir()
+
+    plan = _empty_plan(small_demo, tmp_path, "given")
+    plan.partial_folder.mkdir()
+    with pytest.raises(SalesnbError, match="another run is writing it"):
+        batch.execute(plan, progress=False)
+    assert list(plan.partial_folder.iterdir()) == []
+
+
+def test_publishing_never_replaces_an_existing_empty_folder(small_demo, tmp_path):
+    plan = _empty_plan(small_demo, tmp_path, "race")
+    plan.partial_folder.mkdir()
+    (plan.partial_folder / "index.html").write_text("mine")
+    plan.folder.mkdir()  # appeared while running (os.rename would replace it silently)
+    with pytest.raises(SalesnbError, match="appeared while running"):
+        batch._publish_run(plan)
+    assert (plan.partial_folder / "index.html").read_text() == "mine"
+    assert list(plan.folder.iterdir()) == []
+
+
+def test_a_leak_found_before_publishing_stops_the_run(small_demo, tmp_path):
+    plan = batch.plan_run(small_demo, notebooks=[OVERVIEW], out=tmp_path, name="leak",
+                          params={"db_url": DB_URL})
+    plan.partial_folder.mkdir()
+    (plan.partial_folder / "ok.html").write_text("<p>postgresql://analyst:***@localhost</p>")
+    (plan.partial_folder / "bad.html").write_text(f"<p>{html.escape(PASSWORD)}</p>")
+    with pytest.raises(SalesnbError, match=r"not published: 1 file\(s\) .*bad.html"):
+        batch._refuse_leaks(plan)
+    assert [p.name for p in plan.partial_folder.iterdir()] == ["ok.html"]
+
+
+@pytest.mark.parametrize(("values", "checked"), [
+    ([12, 7, 2024, 3.0], set()),                                  # page numbers, years
+    ([123456, 1234567.0, "12345678.0"], {"123456", "1234567", "12345678"}),
+    (["D1", "CUST-0042", "r7"], {"D1", "CUST-0042", "r7"}),      # a letter: always checked
+])
+def test_only_distinctive_ids_are_checked(values, checked):
+    assert batch.checked_ids(values) == checked
+
+
+def test_ids_are_found_as_whole_words_only():
+    ids = batch.checked_ids([12, 2024, 123456, "D7", "CUST-0042", "a.b-17"])
+    page = ("<p>Page 12 of 2024; total 1234567; deal D70 and D7-x; CUST-0042.</p>"
+            '<img src="data:image/png;base64,AAAD7AAA/D7/123456"> a.b-17')
+    assert batch.ids_shown(page, ids) == ["CUST-0042", "a.b-17"]
+    assert batch.ids_shown("<td>123456</td>", ids) == ["123456"]
+
+
+def test_leadership_html_keeps_only_inactive_allowed_outputs():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from salesnb.html_report import notebook_to_html
+
+    def shown(data):
+        return new_code_cell("x", outputs=[new_output("display_data", data=data)])
+
+    notebook = new_notebook(cells=[
+        new_markdown_cell("Kept text<script>alert(1)</script>"),
+        shown({"application/vnd.plotly.v1+json": {}, "text/html": "<div>plot</div><script>"
+               "Plotly.newPlot()</script>", "text/plain": "Figure({...})"}),
+        shown({"image/svg+xml": '<svg onload="alert(1)"></svg>', "image/png": "iVBORw0KGgo=",
+               "text/plain": "<Figure>"}),
+        shown({"text/html": "<table><tr><td>kept table</td></tr></table>",
+               "text/plain": "table"}),
+        nbformat.v4.new_raw_cell("<script>raw()</script>"),
+    ])
+    page = notebook_to_html(notebook, "t")
+    assert "<script" not in page.lower() and "onload" not in page and "Figure(" not in page
+    assert "Kept text" in page and "kept table" in page
+    assert "data:image/png;base64,iVBORw0KGgo=" in page
+    assert page.count("An interactive output is left out of this page") == 1
+
+
+def test_publishing_claims_the_name_before_renaming(small_demo, tmp_path, monkeypatch):
+    plan = _empty_plan(small_demo, tmp_path, "race2")
+    plan.partial_folder.mkdir()
+    (plan.partial_folder / "index.html").write_text("mine")
+    real_rename, others = os.rename, []
+
+    def racing_rename(source, target):  # another run publishes the same name just now
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(target)
+            others.append(target)
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", racing_rename)
+    batch._publish_run(plan)
+    assert others == [], "the other run got the name too, and this rename replaced its folder"
+    assert (plan.folder / "index.html").read_text() == "mine"
