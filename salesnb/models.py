@@ -335,7 +335,7 @@ def attrition_hazards(reps_last_month: pd.DataFrame, data_start: pd.Timestamp,
     leader's style in the rep's last month (:func:`salesnb.people.rep_last_months`).
     Time is days since hire; reps hired before the data start enter the risk set
     at the data start (left truncation), so long-serving survivors do not dilute
-    the hazard.
+    the hazard. Each hazard ratio comes with a plain sentence (``finding``).
     """
     import statsmodels.formula.api as smf
 
@@ -358,7 +358,10 @@ def attrition_hazards(reps_last_month: pd.DataFrame, data_start: pd.Timestamp,
                         "estimate": np.exp(result.params), "ci_low": np.exp(ci[:, 0]),
                         "ci_high": np.exp(ci[:, 1]), "p": result.pvalues})
     out["model"], out["n"] = "cox (hazard ratio)", len(frame)
-    return out[TIDY_COLUMNS]
+    references = {**REFERENCE, "recognition": "no recognition"}
+    out["finding"] = [describe_effect(r.term, r.estimate, r.ci_low, r.ci_high, references,
+                                      subject="rep attrition") for r in out.itertuples()]
+    return out[[*TIDY_COLUMNS, "finding"]].reset_index(drop=True)
 
 
 def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,

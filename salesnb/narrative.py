@@ -191,12 +191,16 @@ def bullets(lines: list[str]) -> str:
 
 def formatted(frame: pd.DataFrame, money_columns: tuple[str, ...] = (),
               percent_columns: tuple[str, ...] = (), decimals: int = 2):
-    """A pandas Styler for reports: money without decimals, shares as percentages, other
-    numbers rounded, no index."""
+    """A pandas Styler for reports: money and counts without decimals, shares as
+    percentages, other numbers rounded (in significant digits when they span many orders
+    of magnitude, e.g. an unstable hazard ratio), no index."""
     formats = {c: "{:,.0f}" for c in money_columns if c in frame}
     formats |= {c: "{:.0%}" for c in percent_columns if c in frame}
+    counts = frame.select_dtypes("integer").columns.difference(list(formats))
+    formats |= {c: "{:,.0f}" for c in counts}
     numeric = frame.select_dtypes("number").columns.difference(list(formats))
-    formats |= {c: f"{{:,.{decimals}f}}" for c in numeric}
+    formats |= {c: f"{{:,.{decimals}g}}" if _large_range(frame[c]) else f"{{:,.{decimals}f}}"
+                for c in numeric}
     return frame.style.format(formats, na_rep="-").hide(axis="index")
 
 
@@ -207,3 +211,15 @@ def leadership_terms(effects: pd.DataFrame) -> list[str]:
     pairs = effects[effects["term"].str.contains(":")]
     clear = pairs["term"][adjust_pvalues(pairs["p"], "holm") < 0.05] if len(pairs) else []
     return [*effects.loc[own & ~effects["term"].str.contains(":"), "term"], *clear]
+
+
+def _large_range(values: pd.Series) -> bool:
+    finite = values[np.isfinite(values.astype(float))].abs()
+    return bool(len(finite)) and (finite.max() >= 1e6 or (0 < finite[finite > 0].min() < 1e-3))
+
+
+def extremes(frame: pd.DataFrame, column: str, n: int = 5) -> pd.DataFrame:
+    """The ``n`` rows with the lowest and the ``n`` with the highest ``column`` (all rows,
+    sorted, when there are no more than ``2 n``): cheapest and dearest teams, say."""
+    ordered = frame.sort_values(column)
+    return ordered if len(ordered) <= 2 * n else pd.concat([ordered.head(n), ordered.tail(n)])

@@ -170,9 +170,8 @@ def cac_bars(intervals: pd.DataFrame, by: str = "tactic", measure: str = "progra
     errors = np.vstack([frame[measure] - frame[f"{measure}_low"],
                         frame[f"{measure}_high"] - frame[measure]])
     ax.barh(labels, frame[measure], xerr=errors, color=_colours(1)[0], capsize=3)
-    ax.set_xlabel(f"{measure.replace('_', ' ')} per new customer {currency}".strip())
-    ax.set_title(f"{measure.replace('_', ' ').capitalize()} by {by.replace('_', ' ')} "
-                 "(bars: 95% interval)")
+    ax.set_xlabel(f"{_measure_label(measure)} per new customer {currency}".strip())
+    ax.set_title(f"{_measure_label(measure)} by {by.replace('_', ' ')} (bars: 95% interval)")
     return ax
 
 
@@ -183,9 +182,9 @@ def cac_trend(frame: pd.DataFrame, by: str | None = None, measure: str = "loaded
 
     ax = _axes(ax)
     sns.lineplot(frame, x="period", y=measure, hue=by, marker="o", ax=ax)
-    ax.set_ylabel(f"{measure.replace('_', ' ')} {currency}".strip())
+    ax.set_ylabel(f"{_measure_label(measure)} {currency}".strip())
     ax.set_xlabel("")
-    ax.set_title(f"{measure.replace('_', ' ').capitalize()} over time")
+    ax.set_title(f"{_measure_label(measure)} over time")
     return ax
 
 
@@ -240,3 +239,11 @@ def group_bars(frame: pd.DataFrame, by: str, measure: str, ax: Axes | None = Non
     ax.set_title(f"{(label or measure.replace('_', ' ')).capitalize()} by "
                  f"{by.replace('_', ' ')}")
     return ax
+
+
+def _measure_label(measure: str) -> str:
+    """``program_cac`` -> ``Program CAC``."""
+    import re
+
+    text = re.sub(r"\bcac\b", "CAC", measure.replace("_", " "))
+    return text[:1].upper() + text[1:]

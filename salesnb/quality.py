@@ -1,12 +1,15 @@
 """Data-quality summaries for the data-quality notebook: aggregates only, never row values.
 
-- :func:`table_overview`: per table, where it came from (passwords masked), rows read, rows
+- :func:`table_overview`: per table, where it came from (file name; URL passwords masked), rows
+  read, rows
   dropped while loading (totals, blank rows, exact duplicates) and rows kept.
 - :func:`completeness`: per optional column, the share of rows that have a value.
 - :func:`loading_notes`: what loading dropped and what was selected, as sentences.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,7 +25,7 @@ def table_overview(dataset: Dataset) -> pd.DataFrame:
         provenance = dataset.provenance.get(name)
         rows.append({
             "table": name,
-            "source": mask_url(provenance.source) if provenance else "",
+            "source": _shown_source(provenance.source) if provenance else "",
             "rows_read": provenance.rows_read if provenance else len(frame),
             "rows_dropped": sum(provenance.rows_dropped.values()) if provenance else 0,
             "rows_kept": len(frame),
@@ -48,3 +51,11 @@ def loading_notes(dataset: Dataset) -> list[str]:
     """What loading dropped (totals, blank rows, duplicates) and which segment or period was
     selected, as sentences."""
     return list(dataset.notes) or ["nothing was dropped while loading; no selection"]
+
+
+def _shown_source(source: str) -> str:
+    """A database URL with its password masked, or a file's name (never a server path)."""
+    if "://" in source:
+        return mask_url(source)
+    return Path(source.split(" [")[0]).name + (" [" + source.split(" [", 1)[1]
+                                               if " [" in source else "")

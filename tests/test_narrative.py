@@ -79,3 +79,17 @@ def test_money_and_tables_format_for_reports():
                                  money_columns=("cac",), percent_columns=("rate",))
     html = styler.to_html()
     assert "1,235" in html and "25%" in html and "1.23" in html
+
+
+def test_counts_have_no_decimals_and_huge_ratios_stay_readable():
+    frame = pd.DataFrame({"n": [6720, 12], "ratio": [1.2e19, 0.8]})
+    html = narrative.formatted(frame).to_html()
+    assert "6,720<" in html and "6,720.00" not in html
+    assert "1.2e+19" in html
+
+
+def test_extremes_never_repeat_rows():
+    frame = pd.DataFrame({"team": list("abcdefg"), "cac": [7, 1, 5, 3, 2, 6, 4]})
+    assert list(narrative.extremes(frame, "cac", n=5)["team"]) == list("bedgcfa")
+    wide = pd.DataFrame({"team": list("abcdefghijkl"), "cac": range(12)})
+    assert list(narrative.extremes(wide, "cac", n=2)["team"]) == ["a", "b", "k", "l"]
