@@ -107,7 +107,8 @@ def test_attrition_hazard_ratios_point_the_planted_way(large_demo):
     recognition = hazards.loc["recognition"]
     assert recognition["ci_low"] <= truth["attrition_hazard_ratio_recognition"] <= \
         recognition["ci_high"]
-    assert set(hazards.columns) == set(models.TIDY_COLUMNS) - {"term"}
+    assert set(hazards.columns) == set(models.TIDY_COLUMNS) - {"term"} | {"finding"}
+    assert "higher rep attrition" in hazards.loc["decision_style=autocratic", "finding"]
 
 
 @pytest.mark.parametrize(("args", "expected"), [
