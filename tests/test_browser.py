@@ -87,3 +87,23 @@ def test_report_renders_charts_and_findings_offline(chromium, run_folder, tmp_pa
 
 def _is_png(path: Path) -> bool:
     return path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_real_leadership_brief_renders_findings_and_charts(chromium, tmp_path):
+    """The suite's own brief, run by `salesnb report` on the demo, as a leader would open it."""
+    from salesnb.cli import main
+    from salesnb.paths import DEMO_DIR
+
+    code = main(["report", "--data", str(DEMO_DIR), "--notebooks", "00_leadership_brief",
+                 "--out", str(tmp_path), "--name", "brief", "--jobs", "1", "--no-progress"])
+    assert code == 0
+    page = tmp_path / "brief" / "all" / "00_leadership_brief.html"
+    dom, console = open_page(chromium, page, tmp_path / "profile",
+                             ARTIFACTS / "leadership-brief.png")
+    assert console == [] and not EXTERNAL.search(dom)
+    assert "What matters" in dom and re.search(r"<strong>Tactics\.</strong>", dom)
+    assert dom.count("95% CI") >= 3, "every finding states its uncertainty"
+    assert len(re.findall(r"<img [^>]*src=\"data:image/png;base64,", dom)) >= 3
+    assert "salesnb report --notebooks" not in dom, "run instructions are for analysts only"
+    assert "segments.open_data" not in dom, "no code in the leadership report"
+    assert _is_png(ARTIFACTS / "leadership-brief.png")
