@@ -1,5 +1,9 @@
 """Batch reports: run the notebook suite with papermill for every segment, in parallel.
 
+Three modules share the job: :mod:`salesnb.report_plan` (segments, notebooks, parameters),
+:mod:`salesnb.notebook_worker` (one notebook in a worker process) and this one (the pool,
+headline figures, manifests, the index and publishing the run).
+
 A run is planned first (:func:`plan_run`: load the data, find the segments and
 notebooks, check every ``--param``), so mistakes surface before any notebook
 starts. :func:`execute` then runs one task per segment x notebook in a pool of
@@ -31,7 +35,6 @@ with a leak is not published.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import json
 import multiprocessing
@@ -42,470 +45,55 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from salesnb.errors import SalesnbError
-from salesnb.paths import PROJECT_DIR, REPORTS_DIR
-from salesnb.redaction import (
-    Secrets,
-    find_leaks,
-    find_secrets,
-    leaking_files,
-    masked,
-    notebook_leaks,
-    redact,
+from salesnb.notebook_worker import (
+    DEFAULT_TIMEOUT,
+    NotebookResult,
+    NotebookTask,
+    _init_worker,
+    _record_failure,
+    run_task,
+    write_atomic,
+)
+from salesnb.paths import PROJECT_DIR
+from salesnb.redaction import Secrets, leaking_files, masked, redact
+from salesnb.report_plan import (
+    ALL_SEGMENT,
+    NOTEBOOKS_DIR,
+    PARTIAL_SUFFIX,
+    RUNNER_PARAMETERS,
+    RunPlan,
+    Segment,
+    _run_name,
+    declared_parameters,
+    find_notebooks,
+    parse_param,
+    plan_run,
+    plan_segments,
 )
 
-NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
-NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"
-RUNNER_PARAMETERS = ("data", "mapping", "segment_by", "segment", "period_start", "period_end")
-"""Parameters the runner sets itself (when a notebook declares them)."""
-ALL_SEGMENT = "all"
-KERNEL_NAME = "python3"
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]  # no start-up warnings on the terminal
-MEMORY_SCHEME = "salesnb-memory://"
-PARTIAL_SUFFIX = ".partial"
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 VERSIONED_PACKAGES = ("salesnb", "pandas", "numpy", "statsmodels", "ibis-framework", "duckdb",
                       "matplotlib", "seaborn", "papermill", "nbconvert", "ipykernel")
 ID_COLUMNS = (("deals", "deal_id"), ("deals", "customer_id"), ("reps", "rep_id"))
 """Row-level identifiers that must never appear in a leadership HTML."""
 MIN_NUMERIC_ID = 6
 """Ids without a letter are checked only from this many characters (see ``checked_ids``)."""
-DEFAULT_TIMEOUT = 1800
-"""Seconds a notebook cell may run before the notebook is stopped and recorded as failed."""
 
-
-# --------------------------------------------------------------------------- plan
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One slice of the data a report is made for (``by=None``: the whole dataset)."""
-
-    folder: str
-    by: str | None = None
-    value: str | None = None
-
-    @property
-    def label(self) -> str:
-        """How the segment is named to readers, e.g. ``region = North``."""
-        return "all data" if self.by is None else f"{self.by} = {self.value}"
-
-
-@dataclass
-class RunPlan:
-    """Everything decided before a run starts (see :func:`plan_run`)."""
-
-    name: str
-    root: Path
-    data: str
-    mapping: str | None
-    by: str | None
-    segments: list[Segment]
-    notebooks: list[Path]
-    declared: dict[Path, set[str]]
-    params: dict[str, Any]
-    dataset: Any = field(repr=False)
-    secrets: Secrets = field(default_factory=Secrets, repr=False)
-    default_name: bool = False
-    """True when the name is a timestamp the runner chose (it may pick the next one)."""
-
-    @property
-    def folder(self) -> Path:
-        """Where the finished run is published."""
-        return self.root / self.name
-
-    @property
-    def partial_folder(self) -> Path:
-        """Where the run is written while it is not finished."""
-        return self.root / (self.name + PARTIAL_SUFFIX)
-
-    def notebook_parameters(self, notebook: Path, segment: Segment) -> dict[str, Any]:
-        """The parameters one notebook gets for one segment: only those it declares."""
-        values = {"data": self.data, "mapping": self.mapping, "segment_by": segment.by,
-                  "segment": segment.value, "period_start": self.params.get("period_start"),
-                  "period_end": self.params.get("period_end"), **self.params}
-        return {k: v for k, v in values.items() if k in self.declared[notebook]}
-
-
-def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None = None,
-             params: dict[str, Any] | None = None,
-             notebooks: Sequence[str | Path] | None = None,
-             out: str | Path = REPORTS_DIR, name: str | None = None,
-             only: Sequence[str] | None = None, include_all: bool = False) -> RunPlan:
-    """Load the data and decide the run: segments, notebooks, parameters, folder.
-
-    Parameters
-    ----------
-    data, mapping
-        The data source (folder, file or database URL) and its mapping file.
-    by
-        Segment column (``region``, ``segment``, ``industry``, ``team``/``team_id``,
-        ``leader``/``leader_id``); None: one segment ``all``.
-    params
-        Extra notebook parameters (``--param key=value``); ``period_start`` and
-        ``period_end`` (``"YYYY-MM"``) also restrict the headline figures.
-    notebooks
-        Names (``01_overview``, ``overview``, ``01``) or paths; default: every
-        ``notebooks/NN_*.ipynb``.
-    out, name
-        Reports folder and run name (default: a timestamp, made unique).
-    only
-        Restrict ``by`` segments to these values.
-    include_all
-        With ``by``: also run the whole dataset as segment ``all``.
-
-    Raises
-    ------
-    SalesnbError
-        Bad data, unknown segment values, a parameter no notebook declares,
-        a run name already taken, and every other mistake found before running.
-    """
-    import salesnb
-    from salesnb import segments as seg
-
-    params = dict(params or {})
-    _refuse_runner_keys(params)
-    paths = find_notebooks(notebooks)
-    declared = {path: declared_parameters(path) for path in paths}
-    _check_params(params, declared)
-    data_text = _absolute_source(data)
-    mapping_text = str(Path(mapping).resolve()) if mapping is not None else None
-    dataset = salesnb.load(data_text, mapping=mapping_text)
-    seg.select(dataset, start=params.get("period_start"), end=params.get("period_end"))
-    root = Path(out).resolve()
-    return RunPlan(name=_run_name(root, name), root=root, data=data_text, mapping=mapping_text,
-                   by=seg.resolve_by(by), segments=plan_segments(dataset, by, only, include_all),
-                   notebooks=paths, declared=declared, params=params, dataset=dataset,
-                   secrets=find_secrets([data_text, *params.values()]),
-                   default_name=name is None)
-
-
-def plan_segments(dataset: Any, by: str | None, only: Sequence[str] | None = None,
-                  include_all: bool = False) -> list[Segment]:
-    """The segments of a run, each with a unique, safe folder name.
-
-    No ``by``: one segment ``all``. With ``by``: one per distinct value (or per
-    value in ``only``), preceded by ``all`` when ``include_all``.
-    """
-    from salesnb import segments as seg
-
-    if by is None:
-        return [Segment(ALL_SEGMENT)]
-    column = seg.resolve_by(by)
-    values = seg.segment_values(dataset, column)
-    if only:
-        unknown = [v for v in only if v not in values]
-        if unknown:
-            raise SalesnbError(f"no {column} {', '.join(map(repr, unknown))} in the data; "
-                               f"valid values: {', '.join(values)}.")
-        values = [v for v in values if v in only]
-    taken = {ALL_SEGMENT} if include_all else set()
-    segments = [Segment(ALL_SEGMENT)] if include_all else []
-    for value in values:
-        folder = _unique(seg.slug(value), taken)
-        taken.add(folder)
-        segments.append(Segment(folder, column, value))
-    return segments
-
-
-def find_notebooks(selection: Sequence[str | Path] | None = None,
-                   folder: Path = NOTEBOOKS_DIR) -> list[Path]:
-    """The notebooks to run: the default suite or the named/pathed subset, in order.
-
-    A selection entry that names an existing ``.ipynb`` file is used as is;
-    otherwise it matches a suite notebook by stem (``01_overview``), by name
-    without the number (``overview``) or by number (``01``).
-    """
-    suite = sorted(folder.glob(NOTEBOOK_PATTERN))
-    if not selection:
-        if not suite:
-            raise SalesnbError(f"no notebooks found in {folder} (expected {NOTEBOOK_PATTERN}).")
-        return suite
-    return [_find_one(str(entry), suite, folder) for entry in selection]
-
-
-def declared_parameters(notebook: Path) -> set[str]:
-    """Names in the notebook's ``parameters`` cell (empty when it has none)."""
-    import papermill
-
-    return set(papermill.inspect_notebook(str(notebook)))
-
-
-def parse_param(text: str) -> tuple[str, Any]:
-    """``key=value`` -> (key, value); the value read as a literal (number, bool, None, text).
-
-    Python and YAML spellings both work: ``3``, ``0.5``, ``true``/``True``,
-    ``none``/``None``/``null``, ``[1, 2]``, ``'quoted'``; anything else is text.
-    """
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key.isidentifier():
-        raise SalesnbError(f"--param {text!r} is not key=value (key a Python name).")
-    return key, _literal(raw.strip())
-
-
-def _literal(raw: str) -> Any:
-    words = {"true": True, "false": False, "none": None, "null": None, "~": None}
-    if raw.lower() in words:
-        return words[raw.lower()]
-    try:
-        return ast.literal_eval(raw)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return raw
-
-
-def _refuse_runner_keys(params: dict[str, Any]) -> None:
-    owned = {"data": "--data", "mapping": "--mapping", "segment_by": "--by",
-             "segment": "--by/--segments"}
-    for key, option in owned.items():
-        if key in params:
-            raise SalesnbError(f"--param {key}=... is set by the runner; use {option}.")
-
-
-def _check_params(params: dict[str, Any], declared: dict[Path, set[str]]) -> None:
-    valid = set().union(*declared.values()) - {"data", "mapping", "segment_by", "segment"}
-    unknown = sorted(set(params) - valid)
-    if unknown:
-        raise SalesnbError(
-            f"no selected notebook declares the parameter(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(sorted(valid)) or 'none'}.")
-
-
-def _find_one(entry: str, suite: list[Path], folder: Path) -> Path:
-    path = Path(entry)
-    if path.suffix == ".ipynb" or "/" in entry:
-        if not path.is_file():
-            raise SalesnbError(f"notebook {entry} does not exist.")
-        return path.resolve()
-    matches = [nb for nb in suite if entry in (nb.stem, nb.stem[3:], nb.stem[:2])]
-    if len(matches) != 1:
-        names = ", ".join(nb.stem for nb in suite) or f"none in {folder}"
-        problem = "matches several notebooks" if matches else "matches no notebook"
-        raise SalesnbError(f"--notebooks {entry!r} {problem}; available: {names}.")
-    return matches[0]
-
-
-def _absolute_source(data: str | Path) -> str:
-    from salesnb.sources import is_database_url
-
-    text = str(data)
-    return text if is_database_url(text) else str(Path(text).resolve())
-
-
-def _run_name(root: Path, name: str | None) -> str:
-    if name is None:
-        stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
-        name = _unique(stamp, {p.name.removesuffix(PARTIAL_SUFFIX) for p in _entries(root)})
-    if not SAFE_NAME.match(name) or name.endswith(PARTIAL_SUFFIX):
-        raise SalesnbError(f"run name {name!r} is not a safe folder name (letters, digits, "
-                           f". _ -; not ending in {PARTIAL_SUFFIX}).")
-    if (root / name).exists():
-        raise SalesnbError(f"run folder {root / name} already exists and is never overwritten; "
-                           "choose another --name.")
-    if (root / (name + PARTIAL_SUFFIX)).exists():
-        raise SalesnbError(f"{root / (name + PARTIAL_SUFFIX)} exists: another run is writing it, "
-                           "or an interrupted run left it behind (then delete it).")
-    return name
-
-
-def _entries(root: Path) -> list[Path]:
-    return list(root.iterdir()) if root.is_dir() else []
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    candidate, counter = name, 2
-    while candidate in taken:
-        candidate, counter = f"{name}-{counter}", counter + 1
-    return candidate
-
-
-# --------------------------------------------------------------------------- workers
-
-
-@dataclass(frozen=True)
-class NotebookTask:
-    """One notebook to run for one segment (what a worker process receives)."""
-
-    notebook: Path
-    segment: str
-    folder: Path
-    parameters: dict[str, Any]
-    secrets: Secrets
-    title: str
-    subtitle: str
-    timeout: float | None = DEFAULT_TIMEOUT
-
-
-@dataclass
-class NotebookResult:
-    """What happened to one notebook of one segment (a row of the manifest)."""
-
-    notebook: str
-    segment: str
-    status: str
-    duration_s: float
-    parameters: dict[str, Any]
-    ipynb: str | None = None
-    html: str | None = None
-    failing_cell: dict[str, Any] | None = None
-    error: dict[str, str] | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the notebook ran through and its HTML was written."""
-        return self.status == "ok"
-
-
-class _MemoryHandler:
-    """A papermill I/O handler keeping output notebooks in memory, keyed by path."""
-
-    store: dict[str, str] = {}
-
-    def read(self, path: str) -> str:
-        return self.store[path]
-
-    def write(self, buf: str, path: str) -> None:
-        self.store[path] = buf
-
-    def listdir(self, path: str) -> list[str]:
-        return sorted(self.store)
-
-    def pretty_path(self, path: str) -> str:
-        return path
-
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _init_worker(threads: int | None = None) -> None:
-    """Run in each worker: own process group (Ctrl-C reaches only the parent), quiet kernels.
-
-    ``threads``: BLAS/OpenMP threads for the worker's kernels (inherited through
-    the environment, unless already set), so that parallel notebooks do not
-    each start one thread per CPU and fight over them.
-    """
-    from papermill.iorw import papermill_io
-
-    os.setpgrp()
-    if threads is not None:
-        for variable in THREAD_VARIABLES:
-            os.environ.setdefault(variable, str(threads))
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # kernels' debugger notice
-    papermill_io.register(MEMORY_SCHEME, _MemoryHandler())
-
-
-def run_task(task: NotebookTask) -> NotebookResult:
-    """Execute one notebook with papermill, then save it (masked) and its HTML.
-
-    Runs in a worker process; never raises for a notebook's own failure. A cell
-    running longer than ``task.timeout`` seconds stops the notebook (its kernel
-    is shut down) and is recorded as a ``CellTimeout`` failure.
-    """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    started = time.perf_counter()
-    key = f"{MEMORY_SCHEME}{task.segment}/{task.notebook.name}"
-    result = NotebookResult(task.notebook.stem, task.segment, "ok", 0.0,
-                            {k: masked(v, task.secrets) for k, v in task.parameters.items()})
-    try:
-        papermill.execute_notebook(
-            str(task.notebook), key, parameters=task.parameters, kernel_name=KERNEL_NAME,
-            cwd=str(task.folder), progress_bar=False, log_output=False,
-            request_save_on_cell_execute=False, extra_arguments=KERNEL_ARGUMENTS,
-            execution_timeout=task.timeout)
-    except PapermillExecutionError as exc:
-        _record_failure(result, exc.ename, exc.evalue, task.secrets)
-    except TimeoutError as exc:  # nbclient's CellTimeoutError: the kernel has been shut down
-        preview = re.search(r"-{5,}\n(.*?)\n", str(exc))  # nbclient shows the cell's source
-        where = f" (the cell starting {preview.group(1).strip()!r})" if preview else ""
-        _record_failure(result, "CellTimeout",
-                        f"a cell ran longer than the timeout of {task.timeout:g} s "
-                        f"(--timeout){where}; the notebook was stopped there and not saved",
-                        task.secrets)
-    except Exception as exc:  # kernel died, timeout, bad notebook: still a per-notebook failure
-        _record_failure(result, type(exc).__name__, str(exc), task.secrets)
-    text = _MemoryHandler.store.pop(key, None)
-    if text is not None:
-        _publish(task, result, text)
-    result.duration_s = round(time.perf_counter() - started, 3)
-    return result
-
-
-def _record_failure(result: NotebookResult, name: str, message: str,
-                    secrets: Secrets) -> None:
-    result.status = "failed"
-    result.error = {"name": name, "message": redact(_strip_ansi(message), secrets)}
-
-
-def _publish(task: NotebookTask, result: NotebookResult, text: str) -> None:
-    import nbformat
-
-    from salesnb.html_report import notebook_to_html
-
-    notebook = nbformat.from_dict(redact(nbformat.reads(text, as_version=4), task.secrets))
-    if result.status == "failed":
-        result.failing_cell = failing_cell(notebook)
-    if notebook_leaks(notebook, task.secrets):  # redaction missed a form: write nothing of it
-        _leak_failure(result, "notebook", task.secrets)
-        return
-    result.ipynb = task.notebook.name
-    write_atomic(task.folder / result.ipynb, nbformat.writes(notebook))
-    try:
-        page = notebook_to_html(notebook, task.title, task.subtitle)
-    except Exception as exc:  # a broken output must not hide the other reports
-        if result.ok:
-            _record_failure(result, type(exc).__name__, f"HTML export: {exc}", task.secrets)
-        return
-    if find_leaks(page, task.secrets):
-        _leak_failure(result, "leadership HTML", task.secrets)
-        return
-    result.html = task.notebook.stem + ".html"
-    write_atomic(task.folder / result.html, page)
-
-
-def _leak_failure(result: NotebookResult, what: str, secrets: Secrets) -> None:
-    if result.ok:
-        _record_failure(result, "SecretLeakError",
-                        f"the {what} would show a password; it was not written", secrets)
-
-
-def failing_cell(notebook: Any) -> dict[str, Any] | None:
-    """Where an executed notebook failed: cell position in the *source* notebook (0-based),
-    execution count and the first line of its code."""
-    index = 0
-    for cell in notebook.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags or "papermill-error-cell-tag" in tags:
-            continue
-        if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
-            first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-            return {"cell_index": index, "execution_count": cell.get("execution_count"),
-                    "source_first_line": first_line}
-        index += 1
-    return None
-
-
-def _strip_ansi(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a text file so that it is either absent or complete (temp file + rename)."""
-    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
-
-
-# --------------------------------------------------------------------------- run
+__all__ = [  # the planning and worker API stays importable from here
+    "ALL_SEGMENT", "NOTEBOOKS_DIR", "PARTIAL_SUFFIX", "RUNNER_PARAMETERS", "NotebookResult",
+    "NotebookTask",
+    "RunPlan", "RunResult", "Segment", "SegmentReport", "checked_ids", "declared_parameters",
+    "execute", "find_notebooks", "git_revision", "ids_shown", "package_versions",
+    "parse_param", "plan_run", "plan_segments", "run_task", "write_atomic",
+]
 
 
 @dataclass

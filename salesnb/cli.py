@@ -90,7 +90,7 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
                         help="notebook parameter (repeatable); VALUE is read as a literal: "
                              "3, 0.5, true, None, text; e.g. period_start=2024-07")
     report.add_argument("--notebooks", nargs="+", default=None, metavar="NB",
-                        help="run only these notebooks: names (01_overview, overview, 01) or "
+                        help="run only these notebooks: names (03_tactics, tactics, 03) or "
                              ".ipynb paths (default: every notebooks/NN_*.ipynb)")
     report.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                         help="worker processes running notebooks in parallel "
