@@ -6,7 +6,8 @@ For each seed: generate the demo, fit the drivers model, record for every plante
 effect (tactic, decision style, involvement, traits, the tactic x style interaction)
 whether its 95% interval covers the truth, and the estimate's bias on the log scale.
 ``--guard`` uses the few-team guard as the model suite does (wild cluster bootstrap
-intervals for the terms :meth:`DriversFit.guarded_terms` picks).
+intervals for the terms :meth:`DriversFit.guarded_terms` picks); ``--wild-all`` uses the
+wild cluster bootstrap for every term.
 Prints a table per effect; record it in benchmarks/README.md.
 """
 
@@ -25,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def one_seed(seed: int, teams: int, months: int, elasticity: bool,
-             guard: bool = False) -> pd.DataFrame:
+             guard: bool = False, wild_all: bool = False) -> pd.DataFrame:
     from salesnb import demo, load, metrics, models
 
     with tempfile.TemporaryDirectory() as folder:
@@ -33,7 +34,8 @@ def one_seed(seed: int, teams: int, months: int, elasticity: bool,
         truth = demo.generate(out=out, seed=seed, teams=teams, months=months)["truth"].attrs[
             "truth"]
         fit = models.fit_drivers(metrics.panel(load(out)), elasticity=elasticity)
-    effects = fit.effects(wild=fit.guarded_terms() if guard else ()).set_index("term")
+    wild = True if wild_all else fit.guarded_terms() if guard else ()
+    effects = fit.effects(wild=wild).set_index("term")
     rows = []
     for term, value in demo.planted_effects(truth).items():
         row = effects.loc[term]
@@ -54,18 +56,22 @@ def main(argv=None) -> int:
                         help="estimate the spend exponent instead of the log(spend) offset")
     parser.add_argument("--guard", action="store_true",
                         help="wild cluster bootstrap intervals where the model suite uses them")
+    parser.add_argument("--wild-all", action="store_true",
+                        help="wild cluster bootstrap intervals for every term")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     frames = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        frames.append(one_seed(seed, args.teams, args.months, args.elasticity, args.guard))
+        frames.append(one_seed(seed, args.teams, args.months, args.elasticity, args.guard,
+                               args.wild_all))
         print(f"seed {seed} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     results = pd.concat(frames)
     table = results.groupby("term").agg(
         truth=("truth", "first"), coverage=("covered", "mean"), wild_share=("wild", "mean"),
         mean_estimate=("estimate", "mean"), log_bias=("log_bias", "mean"),
         log_bias_se=("log_bias", lambda b: b.std(ddof=1) / np.sqrt(len(b))))
-    model = ("elasticity" if args.elasticity else "offset") + (", guard" if args.guard else "")
+    model = ("elasticity" if args.elasticity else "offset") + (
+        ", wild for all terms" if args.wild_all else ", guard" if args.guard else "")
     print(f"{args.seeds} seeds, {args.teams} teams x {args.months} months, {model} model, "
           f"{time.perf_counter() - started:.0f} s")
     print(table.round(3).to_string())
