@@ -40,7 +40,7 @@ class Finding:
 
 
 def money(value: float, currency: str = "") -> str:
-    """``1234.5`` -> ``"1,235 USD"`` (no decimals: these are planning figures)."""
+    """``1234.6`` -> ``"1,235 USD"`` (no decimals: these are planning figures)."""
     if value is None or not np.isfinite(value):
         return "undefined"
     return f"{value:,.0f} {currency}".strip()
