@@ -29,7 +29,7 @@ lint: env  ## ruff only
 	$(BIN)/ruff check .
 
 lab: env  ## JupyterLab in the project environment (kernel "Python (salesnb)")
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: env  ## engine benchmark (1M and 10M rows; see benchmarks/README.md for 50M)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
