@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salesnb.models import REFERENCE, adjust_pvalues, describe_effect
+from salesnb.models import adjust_pvalues
 
 COLUMNS = ["topic", "finding", "strength"]
 
@@ -87,7 +87,7 @@ def _tactic_findings(table: pd.DataFrame | None, currency: str) -> list[Finding]
 
 
 def _style_findings(suite) -> list[Finding]:
-    effects = _effects(suite)
+    effects = suite["effects"]
     styles = effects[effects["term"].str.fullmatch(r"decision_style=\w+")]
     if styles.empty:
         return []
@@ -102,7 +102,7 @@ def _style_findings(suite) -> list[Finding]:
 
 
 def _interaction_findings(suite) -> list[Finding]:
-    effects = _effects(suite)
+    effects = suite["effects"]
     pairs = effects[effects["term"].str.contains(":")].copy()
     if pairs.empty:
         return []
@@ -142,7 +142,7 @@ def _budget_findings(allocation, currency: str) -> list[Finding]:
 
 
 def _trait_findings(suite) -> list[Finding]:
-    effects = _effects(suite)
+    effects = suite["effects"]
     traits = effects[effects["term"].str.match(r"(involvement=|years10|admin10)")]
     clear = traits[(traits["ci_high"] < 1) | (traits["ci_low"] > 1)].sort_values("p")
     return [Finding("leader traits", row.finding, float(row.p))
@@ -157,9 +157,7 @@ def _people_findings(suite, currency: str) -> list[Finding]:
     if clear.empty:
         return []
     row = clear.iloc[0]
-    sentence = describe_effect(row["term"], row["estimate"], row["ci_low"], row["ci_high"],
-                               {**REFERENCE, "recognition": "no recognition"},
-                               subject="rep attrition")
+    sentence = row["finding"]  # written by models.attrition_hazards
     if "attrition_cost" in suite.tables:
         cost = suite["attrition_cost"].dropna(subset=["turnover_cost_per_customer"])
         if "decision_style" in cost and len(cost):
@@ -168,10 +166,6 @@ def _people_findings(suite, currency: str) -> list[Finding]:
             sentence += (f" Replacing leavers costs per new customer: {parts} {currency}"
                          .rstrip() + ".")
     return [Finding("people", sentence, float(row["p"]))]
-
-
-def _effects(suite) -> pd.DataFrame:
-    return suite["effects"]
 
 
 def _words(text: str) -> str:

@@ -93,3 +93,26 @@ def test_extremes_never_repeat_rows():
     assert list(narrative.extremes(frame, "cac", n=5)["team"]) == list("bedgcfa")
     wide = pd.DataFrame({"team": list("abcdefghijkl"), "cac": range(12)})
     assert list(narrative.extremes(wide, "cac", n=2)["team"]) == ["a", "b", "k", "l"]
+
+
+def test_a_clear_attrition_effect_becomes_a_people_finding_with_its_cost(demo_findings):
+    """On the demo (74 exits) no hazard ratio is clear, so none is reported; a clear one is."""
+    suite, tactic_cac, _ = demo_findings
+    assert "people" not in set(narrative.key_findings(suite, tactic_cac, limit=10)["topic"])
+    hazards = suite["attrition"].copy()
+    autocratic = hazards["term"] == "decision_style=autocratic"
+    hazards.loc[autocratic, ["ci_low", "ci_high", "p"]] = [1.2, 2.5, 0.01]
+    hazards.loc[autocratic, "finding"] = models.describe_effect(
+        "decision_style=autocratic", 1.7, 1.2, 2.5, subject="rep attrition")
+    clear = models.ModelSuite({**suite.tables, "attrition": hazards}, [], 0.0)
+    people = narrative.key_findings(clear, limit=10).set_index("topic").loc["people", "finding"]
+    assert people.startswith(hazards.loc[autocratic, "finding"].iloc[0])
+    assert "Replacing leavers costs per new customer: autocratic" in people
+
+
+def test_model_suite_refuses_an_unknown_model(small_demo):
+    from salesnb import load
+    from salesnb.errors import SalesnbError
+
+    with pytest.raises(SalesnbError, match="'auto', 'negbin' or 'poisson'"):
+        models.model_suite(load(small_demo), model="ols")
