@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: env report test lint lab bench constraints clean help
+.PHONY: env report test test-fast lint lab notebooks bench constraints clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,12 +21,18 @@ env: $(STAMP)  ## create .venv with the pinned dependencies and salesnb installe
 report: env  ## the main job: the report suite on the demo data, whole organisation and per region
 	$(BIN)/salesnb report --data data/demo --by region --include-all
 
-test: env  ## lint, then the whole test suite
-	$(BIN)/ruff check .
+test: lint  ## lint, then the whole test suite (notebooks, Spark, PostgreSQL, browser included)
 	$(BIN)/python -m pytest
 
-lint: env  ## ruff only
+test-fast: lint  ## the edit loop: lint and the tests not marked slow (under 2 minutes)
+	$(BIN)/python -m pytest tests -m "not slow" -q
+
+lint: env  ## ruff (style and docstrings) and mypy (types) on the package
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+notebooks: env  ## sync each notebooks/NN_*.ipynb with its py:percent pair (after editing either)
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
 
 lab: env  ## JupyterLab in the project environment (kernel "Python (salesnb)")
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -140,7 +140,7 @@ def run_tool(tool: str, folder: Path):
     """Compute CAC by team x tactic x month with one tool; return a pandas frame."""
     if tool in ("salesnb", "salesnb_validated"):
         import salesnb
-        from salesnb.engine import Engine, default_connection
+        from salesnb.engine.connection import Engine, default_connection
 
         con = default_connection()
         if tool == "salesnb_validated":
@@ -150,7 +150,7 @@ def run_tool(tool: str, folder: Path):
                       for name in ("spend", "deals", "teams", "leaders")}
             import pandas as pd
 
-            from salesnb.engine import put_table, style_periods
+            from salesnb.engine.connection import put_table, style_periods
             tables["style_periods"] = put_table(con, "style_periods", style_periods(
                 pd.read_parquet(folder / "leaders.parquet"), None))
             engine = Engine(con, tables)
@@ -204,8 +204,8 @@ def _pandas(folder: Path):
     return out.reset_index()
 
 
-IMPORTS = {"salesnb": ("ibis", "salesnb.metrics", "salesnb.engine", "pandas"),
-           "salesnb_validated": ("ibis", "salesnb.scanning", "salesnb.metrics", "pandas"),
+IMPORTS = {"salesnb": ("ibis", "salesnb.metrics", "salesnb.engine.connection", "pandas"),
+           "salesnb_validated": ("ibis", "salesnb.engine.scanning", "salesnb.metrics", "pandas"),
            "duckdb": ("duckdb", "pandas"), "duckdb_won_first": ("duckdb", "pandas"),
            "polars": ("polars", "pandas"), "pandas": ("pandas",)}
 

@@ -26,7 +26,7 @@ examples:
   salesnb validate duckdb:///sales.duckdb --mapping mapping.yml
   salesnb report --by region --jobs 2
   salesnb report --data exports/ --by team --segments T01,T02 --param period_start=2024-07
-  salesnb report --notebooks 01 03 --name q3-review --out /shared/reports
+  salesnb report --notebooks 01 03 --name q3-review --out ~/reports
 """
 
 
@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_report(commands: argparse._SubParsersAction) -> None:
-    from salesnb.paths import DEMO_DIR, REPORTS_DIR
+    from salesnb.batch.plan import REPORTS_DIR
+    from salesnb.paths import DEMO_DIR
 
     report = commands.add_parser(
         "report", help="run the notebook suite for every segment and publish HTML reports",
@@ -96,7 +97,7 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
                         help="worker processes running notebooks in parallel "
                              "(default: CPUs, at most 4)")
     report.add_argument("--out", type=Path, default=REPORTS_DIR,
-                        help="reports folder (default: reports/ of the project)")
+                        help="reports folder (default: reports/ in the current folder)")
     report.add_argument("--name", default=None,
                         help="run folder name (default: a timestamp); an existing run is "
                              "never overwritten")
@@ -143,7 +144,8 @@ class Terminated(KeyboardInterrupt):
 def signals_as_interrupt(numbers: Sequence[int] = (signal.SIGTERM, signal.SIGHUP)
                          ) -> Iterator[None]:
     """Turn the first of these signals into :class:`Terminated` (later ones are ignored,
-    so the clean-up is not interrupted); the previous handlers come back afterwards."""
+    so the clean-up is not interrupted); the previous handlers come back afterwards.
+    """
     def handler(number: int, frame: object) -> None:
         for each in numbers:
             signal.signal(each, signal.SIG_IGN)
@@ -161,7 +163,7 @@ def signals_as_interrupt(numbers: Sequence[int] = (signal.SIGTERM, signal.SIGHUP
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from salesnb import demo
+    from salesnb.synthetic import demo
 
     demo.generate(out=args.out, seed=args.seed, teams=args.teams, months=args.months,
                   start=args.start)
@@ -171,7 +173,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from salesnb.loading import load
+    from salesnb.io.loading import load
 
     dataset = load(args.data, mapping=args.mapping)
     print("valid: all checks passed")
@@ -204,9 +206,12 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _version() -> str:
-    from salesnb import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
-    return f"salesnb {__version__}"
+    try:
+        return f"salesnb {version('salesnb')}"
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "salesnb (not installed)"
 
 
 if __name__ == "__main__":

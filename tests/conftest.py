@@ -40,7 +40,9 @@ def small_demo(tmp_path_factory) -> Path:
     return out
 
 
-ENGINES = ("duckdb", "postgres", "pyspark")
+ENGINES = ("duckdb", pytest.param("postgres", marks=pytest.mark.slow),
+           pytest.param("pyspark", marks=pytest.mark.slow))
+"""The engines every cross-engine test runs on (servers and Spark are the slow tier)."""
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,7 @@ def test_validate_demo_prints_a_summary(capsys):
     assert "2024-01 to 2025-12" in out
 
 
+@pytest.mark.slow
 def test_cli_runs_as_a_module_and_exits_1_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "salesnb.cli", "validate", str(tmp_path)],
                             capture_output=True, text=True)

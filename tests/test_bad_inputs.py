@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import salesnb
-import salesnb.loading
+import salesnb.io.loading
 from salesnb import DataCleaningWarning, MappingError, SalesnbWarning, SourceError, ValidationError
 from salesnb.cli import main
 
@@ -507,14 +507,14 @@ def test_controls_that_should_load(tmp_path, mutation, check):
 def test_bad_input_fails_clearly(tmp_path, case, capsys, monkeypatch):
     """One real load per case, checked at both layers (this keeps the file fast).
 
-    ``salesnb validate`` runs in-process; a spy on ``salesnb.loading.load`` (which is what
+    ``salesnb validate`` runs in-process; a spy on ``salesnb.io.loading.load`` (which is what
     ``salesnb.load`` is) records the exception the library raised, so the library's error
     class and message and the CLI's exit code and stderr are checked from the same load.
     """
     folder, target = prepare(tmp_path, case)
     before = snapshot(tmp_path)
     calls: list[tuple[tuple, dict, Exception | None]] = []
-    real_load = salesnb.loading.load
+    real_load = salesnb.io.loading.load
 
     def spy(*args, **kwargs):
         try:
@@ -525,7 +525,7 @@ def test_bad_input_fails_clearly(tmp_path, case, capsys, monkeypatch):
         calls.append((args, kwargs, None))
         return result
 
-    monkeypatch.setattr(salesnb.loading, "load", spy)
+    monkeypatch.setattr(salesnb.io.loading, "load", spy)
     failures = []
     escaped = None
     try:
@@ -537,7 +537,7 @@ def test_bad_input_fails_clearly(tmp_path, case, capsys, monkeypatch):
     out, err = capsys.readouterr()
 
     # the library: salesnb.load(target) raised the right error with the right message
-    assert len(calls) == 1, f"{case.id}: the CLI called salesnb.loading.load {len(calls)} times"
+    assert len(calls) == 1, f"{case.id}: the CLI called salesnb.io.loading.load {len(calls)} times"
     args, kwargs, exc = calls[0]
     assert str(args[0]) == str(target) and kwargs.get("mapping") is None, (
         f"{case.id}: the CLI called load{args}{kwargs}, not load({str(target)!r})")
@@ -582,6 +582,7 @@ def test_validation_error_lists_problems_with_context(tmp_path):
     assert found == SEVERAL_FOUND
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case_id", ["several_problems_at_once", "mapping_malformed_yaml"])
 def test_bad_input_fails_clearly_in_subprocess(tmp_path, case_id):
     case = CASES[CASE_IDS.index(case_id)]

@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import PROJECT_DIR, require
 from tests.test_reports import finished_run
 
+pytestmark = pytest.mark.slow  # headless Chromium on real reports
+
 ARTIFACTS = PROJECT_DIR / "tests" / "artifacts"
 HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",

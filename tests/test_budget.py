@@ -7,8 +7,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from salesnb.budget import budget_for_target, default_high, reallocate
 from salesnb.curves import fit_response_curves
+from salesnb.curves.budget import budget_for_target, default_high, reallocate
 from salesnb.errors import SalesnbError
 
 TOLERANCE = 1e-6

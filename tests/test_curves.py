@@ -11,7 +11,7 @@ import pytest
 
 from salesnb.curves import fit_response_curves
 from salesnb.errors import SalesnbError
-from salesnb.panel import UNALLOCATED
+from salesnb.metrics.panel_query import UNALLOCATED
 from tests.conftest import PROJECT_DIR
 
 DEMO = PROJECT_DIR / "data" / "demo"
@@ -299,13 +299,13 @@ def test_bootstrap_draw_leaves_out_a_unit_it_cannot_estimate():
 
 
 def test_carryover_starts_at_steady_state():
-    from salesnb.curves import _effective_spend
+    from salesnb.curves.fitting import effective_spend
 
     periods = pd.date_range("2024-01-01", periods=6, freq="MS")
     history = pd.DataFrame({"period": periods, "team_id": "T1", "tactic": "email",
                             "spend": 1_000.0})
     # spending the same every month: the effective spend is that amount from the first month
-    assert np.allclose(_effective_spend(history, history, 0.6), 1_000.0)
+    assert np.allclose(effective_spend(history, history, 0.6), 1_000.0)
 
 
 def test_amount_for_a_tactic_is_split_over_its_groups():
@@ -326,9 +326,9 @@ def test_amount_for_a_tactic_is_split_over_its_groups():
 
 
 def test_failed_bootstrap_draws_are_counted(monkeypatch):
-    from salesnb import curves as module
+    from salesnb.curves import bootstrap as module
 
-    fit, calls = module._fit, []
+    fit, calls = module.fit_once, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -336,7 +336,7 @@ def test_failed_bootstrap_draws_are_counted(monkeypatch):
             raise SalesnbError("did not converge")
         return fit(*args, **kwargs)
 
-    monkeypatch.setattr(module, "_fit", flaky)
+    monkeypatch.setattr(module, "fit_once", flaky)
     curves = fit_response_curves(synthetic_panel(teams=8, months=8), n_boot=10, seed=0)
     assert np.isnan(curves.draws[:, 0, 0]).sum() == 5
     assert curves.notes[0].startswith("WARNING: 5 of 10 bootstrap draws (50%) did not converge")
@@ -374,15 +374,15 @@ def test_spend_for_marginal_cac_without_solution_says_so(demo_curves):
 
 
 def test_irls_non_convergence_names_the_tactics():
-    from salesnb.curves import _Design, _irls
+    from salesnb.curves.irls import Design, irls
 
     panel = synthetic_panel(teams=5, months=6)
     cells = panel.assign(unit_key=list(zip(panel["tactic"], strict=True)),
                          effective_spend=panel["spend"])
-    design = _Design.build(cells, 10_000.0)
+    design = Design.build(cells, 10_000.0)
     with pytest.raises(SalesnbError, match=r"did not converge after 2 iterations; still "
                                            r"moving: \['alpha', 'beta'\]"):
-        _irls(design, cells["new_customers"].to_numpy(float), 0.1, max_iter=2)
+        irls(design, cells["new_customers"].to_numpy(float), 0.1, max_iter=2)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.15])
@@ -390,14 +390,14 @@ def test_irls_matches_statsmodels(alpha):
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
-    from salesnb.curves import _Design, _irls
+    from salesnb.curves.irls import Design, irls
 
     panel = synthetic_panel(seed=4, teams=8, months=10)
     cells = panel.assign(unit_key=list(zip(panel["tactic"], strict=True)),
                          effective_spend=panel["spend"])
-    design = _Design.build(cells, 10_000.0)
+    design = Design.build(cells, 10_000.0)
     y = cells["new_customers"].to_numpy(float)
-    beta, eta = _irls(design, y, alpha)
+    beta, eta = irls(design, y, alpha)
     family = sm.families.Poisson() if alpha == 0 else sm.families.NegativeBinomial(alpha=alpha)
     data = cells.assign(log_spend=design.log_spend)
     reference = smf.glm("new_customers ~ 0 + C(team_id) + C(tactic) + C(tactic):log_spend",

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from salesnb import MappingError, ValidationError, load, metrics
-from salesnb.attribution import attributed_cac
-from salesnb.engine import Engine
-from salesnb.people import attrition
-from salesnb.scanning import scan
+from salesnb.engine.connection import Engine
+from salesnb.engine.scanning import scan
+from salesnb.metrics.attribution import attributed_cac
+from salesnb.metrics.people import attrition
 from tests.conftest import ENGINES, backend_connection
 
 SUITE = {
@@ -57,6 +57,7 @@ def test_scan_reads_files_in_place_and_matches_load(small_demo, reference):
         _same(run(engine), reference[name], f"scan: {name}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgres", "pyspark"])
 def test_scan_uses_database_tables_in_place(backend, request, small_demo, reference, tmp_path):
     """Raw tables living in the database are mapped and validated there, never copied out."""

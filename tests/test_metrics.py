@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from salesnb import load, metrics
-from salesnb.attribution import MODELS, attributed_cac, credits
-from salesnb.engine import Engine
-from salesnb.panel import UNALLOCATED
-from salesnb.people import attrition
+from salesnb.engine.connection import Engine
+from salesnb.metrics.attribution import MODELS, attributed_cac, credits
+from salesnb.metrics.panel_query import UNALLOCATED
+from salesnb.metrics.people import attrition
 from tests.conftest import ENGINES, backend_connection
 
 FILES = {

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from salesnb import demo, load, metrics, models, people
+from salesnb.report import words
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +108,10 @@ def test_attrition_hazard_ratios_point_the_planted_way(large_demo):
     recognition = hazards.loc["recognition"]
     assert recognition["ci_low"] <= truth["attrition_hazard_ratio_recognition"] <= \
         recognition["ci_high"]
-    assert set(hazards.columns) == set(models.TIDY_COLUMNS) - {"term"} | {"finding"}
-    assert "higher rep attrition" in hazards.loc["decision_style=autocratic", "finding"]
+    assert set(hazards.columns) == set(models.TIDY_COLUMNS) - {"term"}
+    said = words.with_findings(hazards.reset_index(), models.ATTRITION_REFERENCES,
+                               subject="rep attrition").set_index("term")
+    assert "higher rep attrition" in said.loc["decision_style=autocratic", "finding"]
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -126,13 +129,14 @@ def test_attrition_hazard_ratios_point_the_planted_way(large_demo):
 def test_sentences_never_overstate(args, expected):
     references = {"tactic": "referrals", "decision_style": "consultative", "region": "East",
                   "involvement": "hybrid"}
-    assert models.describe_effect(*args, references=references) == expected
+    assert words.describe_effect(*args, references=references) == expected
 
 
 def test_findings_have_one_sentence_per_effect(exact_fit):
-    table = models.findings(exact_fit)
+    effects = exact_fit.effects()
+    table = words.with_findings(effects, exact_fit.references)
     assert table["finding"].str.endswith(").").all()
-    assert len(table) == len(exact_fit.effects()) - 1  # the spend exponent is not a finding
+    assert len(table) == len(effects)
     region = table[table["term"].str.startswith("region=")]
     assert region["finding"].str.contains("no clear difference").sum() >= 2
 

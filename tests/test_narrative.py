@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 
 from salesnb import metrics, models, narrative
 from salesnb.paths import DEMO_DIR
+from salesnb.report import words
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,7 @@ def test_no_clear_style_effect_is_said_as_such(demo_findings):
     effects = suite["effects"].copy()
     styles = effects["term"].str.startswith("decision_style=")
     effects.loc[styles, ["ci_low", "ci_high", "p"]] = [0.8, 1.2, 0.4]
-    blurred = models.ModelSuite({**suite.tables, "effects": effects}, [], 0.0)
+    blurred = dataclasses.replace(suite, effects=effects, notes=[])
     finding = narrative.key_findings(blurred, limit=5).set_index("topic")["finding"]
     assert finding["leadership style"].startswith("No clear difference")
 
@@ -102,11 +104,12 @@ def test_a_clear_attrition_effect_becomes_a_people_finding_with_its_cost(demo_fi
     hazards = suite["attrition"].copy()
     autocratic = hazards["term"] == "decision_style=autocratic"
     hazards.loc[autocratic, ["ci_low", "ci_high", "p"]] = [1.2, 2.5, 0.01]
-    hazards.loc[autocratic, "finding"] = models.describe_effect(
-        "decision_style=autocratic", 1.7, 1.2, 2.5, subject="rep attrition")
-    clear = models.ModelSuite({**suite.tables, "attrition": hazards}, [], 0.0)
+    clear = dataclasses.replace(suite, attrition=hazards, notes=[])
     people = narrative.key_findings(clear, limit=10).set_index("topic").loc["people", "finding"]
-    assert people.startswith(hazards.loc[autocratic, "finding"].iloc[0])
+    row = hazards[autocratic].iloc[0]
+    assert people.startswith(words.describe_effect(
+        row["term"], row["estimate"], 1.2, 2.5, models.ATTRITION_REFERENCES,
+        subject="rep attrition"))
     assert "Replacing leavers costs per new customer: autocratic" in people
 
 

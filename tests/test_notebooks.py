@@ -1,4 +1,9 @@
-"""The notebook suite: stored clean, documented parameters, runs with non-default ones.
+"""The notebook suite: stored clean, paired with py:percent scripts, documented parameters,
+runs with non-default ones.
+
+Each ``notebooks/NN_*.ipynb`` is paired by jupytext with ``notebooks/NN_*.py`` (py:percent),
+which is what diffs and reviews well; ``make notebooks`` syncs the pairs after an edit on
+either side.
 
 nbval (``--nbval-lax``, part of ``make test``) runs every notebook top to bottom with its
 defaults; these tests check the contract around that and run each notebook once more with
@@ -12,11 +17,12 @@ import re
 import subprocess
 import sys
 
+import jupytext
 import nbformat
 import papermill
 import pytest
 
-from salesnb.paths import PROJECT_DIR
+from tests.conftest import PROJECT_DIR
 
 NOTEBOOKS = sorted((PROJECT_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 RUNNER_PARAMETERS = {"data", "mapping", "segment_by", "segment", "period_start", "period_end"}
@@ -52,6 +58,42 @@ def test_notebooks_are_stored_without_outputs(path):
     for cell in notebook.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+def _cells(notebook) -> list[tuple[str, str, list[str]]]:
+    """What a pair must agree on: each cell's type, source and tags (``parameters`` for
+    papermill, ``remove`` for the leadership HTML)."""
+    return [(cell.cell_type, cell.source.strip(), list(cell.metadata.get("tags", [])))
+            for cell in notebook.cells]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_notebook_and_its_script_are_in_sync(path):
+    script = path.with_suffix(".py")
+    assert script.is_file(), f"{script.name} is missing: run make notebooks"
+    notebook = jupytext.read(path)
+    assert notebook.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
+    assert _cells(jupytext.read(script)) == _cells(notebook), (
+        f"{path.name} and {script.name} differ: run make notebooks after editing either side")
+
+
+def test_sync_pairs_are_exactly_the_suite():
+    scripts = sorted((PROJECT_DIR / "notebooks").glob("[0-9][0-9]_*.py"))
+    assert [p.stem for p in scripts] == SUITE
+
+
+def test_sync_check_detects_an_edit_on_one_side(tmp_path):
+    path = NOTEBOOKS[0]
+    text = path.with_suffix(".py").read_text()
+    notebook = _cells(jupytext.read(path))
+    for old, new in [("plt.show()", "plt.show()  # edited"),           # a source line
+                     ('# %% tags=["parameters"]', "# %%")]:              # a lost tag
+        assert old in text
+        script = tmp_path / path.with_suffix(".py").name
+        script.write_text(text.replace(old, new, 1))
+        assert _cells(jupytext.read(script)) != notebook, old
+    script.write_text(text)
+    assert _cells(jupytext.read(script)) == notebook
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
@@ -92,6 +134,7 @@ def test_notebooks_stay_thin(path):
                            for node in ast.walk(tree)), cell.source[:60]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_each_notebook_runs_with_non_default_parameters(path, tmp_path):
     parameters = {"currency": "EUR", **NON_DEFAULT[path.stem]}

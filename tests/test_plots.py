@@ -11,8 +11,8 @@ import pytest  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 
 from salesnb import plots  # noqa: E402
-from salesnb.budget import reallocate  # noqa: E402
 from salesnb.curves import fit_response_curves  # noqa: E402
+from salesnb.curves.budget import reallocate  # noqa: E402
 from tests.test_curves import synthetic_panel  # noqa: E402
 
 

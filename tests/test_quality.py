@@ -9,9 +9,9 @@ import pytest
 
 import salesnb
 from salesnb import quality
-from salesnb.paths import EXAMPLES_DIR
+from tests.conftest import PROJECT_DIR
 
-EXAMPLE = EXAMPLES_DIR / "salesforce"
+EXAMPLE = PROJECT_DIR / "data" / "examples" / "salesforce"
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from salesnb import redaction
-from salesnb.redaction import Secrets, find_leaks, find_secrets, leaking_files, redact
+from salesnb.batch import redaction
+from salesnb.batch.redaction import Secrets, find_leaks, find_secrets, leaking_files, redact
 
 PASSWORD = 's3c&r<e"t-42'
 URL = f"postgresql://analyst:{PASSWORD}@localhost:5432/sales"

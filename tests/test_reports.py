@@ -22,9 +22,11 @@ from pathlib import Path
 import pytest
 
 import salesnb
-from salesnb import batch, segments
+from salesnb import batch, metrics, segments
+from salesnb.batch import guards, pool, publish
 from salesnb.cli import main
 from salesnb.errors import SalesnbError
+from salesnb.metrics import headline_figures
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
 OVERVIEW, FAILS = FIXTURES / "01_overview.ipynb", FIXTURES / "02_fails.ipynb"
@@ -69,6 +71,7 @@ def manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_failing_notebook_fails_the_command_with_a_summary(run):
     code, stdout, _, folder = run
     assert code == 1
@@ -77,6 +80,7 @@ def test_a_failing_notebook_fails_the_command_with_a_summary(run):
     assert f"index: {folder / 'index.html'}" in stdout
 
 
+@pytest.mark.slow
 def test_the_other_notebooks_complete_and_the_folder_is_complete(run):
     _, _, _, folder = run
     assert sorted(p.name for p in folder.parent.iterdir()) == ["batch-test"]  # no .partial
@@ -90,6 +94,7 @@ def test_the_other_notebooks_complete_and_the_folder_is_complete(run):
         assert "import salesnb" not in html, "the leadership HTML must not show code"
 
 
+@pytest.mark.slow
 def test_manifests_record_parameters_status_failing_cell_and_error(run, small_demo):
     _, _, _, folder = run
     data = salesnb.load(small_demo)
@@ -111,12 +116,13 @@ def test_manifests_record_parameters_status_failing_cell_and_error(run, small_de
     assert manifest(folder)["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_index_lists_segments_with_headlines_and_marks_failures(run, small_demo):
     _, _, _, folder = run
     page = (folder / "index.html").read_text()
     data = salesnb.load(small_demo)
     for region in REGIONS:
-        figures = segments.headline(segments.select(data, "region", region))
+        figures = metrics.headline(segments.select(data, "region", region))
         assert f"region = {region}" in page
         assert f"{figures['total_cost']:,.0f}" in page
         assert f"{figures['new_customers']:,}" in page
@@ -126,6 +132,7 @@ def test_index_lists_segments_with_headlines_and_marks_failures(run, small_demo)
     assert "2 of 4 notebooks FAILED" in page
 
 
+@pytest.mark.slow
 def test_passwords_never_reach_any_output(run):
     code, stdout, stderr, folder = run
     texts = [p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file()]
@@ -145,6 +152,7 @@ def test_passwords_never_reach_any_output(run):
                                                       ).read_text()
 
 
+@pytest.mark.slow
 def test_an_existing_run_is_never_overwritten(run, small_demo):
     _, _, _, folder = run
     before = _snapshot(folder)
@@ -179,6 +187,7 @@ def test_param_values_are_literals(text, value):
     assert batch.parse_param(text)[1] == value
 
 
+@pytest.mark.slow
 def test_leadership_html_keeps_no_script(run):
     _, _, _, folder = run
     for page in folder.glob("*/*.html"):
@@ -197,6 +206,7 @@ def test_notebooks_are_picked_by_name_number_or_path(tmp_path):
         batch.find_notebooks(["summary"], tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_leaves_no_complete_looking_folder_and_no_kernel(
         small_demo, tmp_path, number):
@@ -241,6 +251,7 @@ def _snapshot(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_a_dead_worker_fails_its_notebooks_and_the_run_is_still_published(small_demo, tmp_path):
     code, stdout, _ = run_cli(
         "report", "--data", str(small_demo), "--by", "region", "--segments", ",".join(REGIONS),
@@ -259,6 +270,7 @@ def test_a_dead_worker_fails_its_notebooks_and_the_run_is_still_published(small_
     _wait_for(lambda: not _processes_inside(tmp_path), timeout=15)
 
 
+@pytest.mark.slow
 def test_a_cell_running_past_the_timeout_fails_its_notebook(small_demo, tmp_path):
     started = time.monotonic()
     code, stdout, _ = run_cli(
@@ -287,19 +299,19 @@ def test_a_failing_headline_is_recorded_for_its_segment(small_demo, tmp_path, mo
     def broken(data):
         raise ZeroDivisionError("planted bug in headline")
 
-    monkeypatch.setattr(segments, "headline", broken)
-    headline = batch._headline(plan, plan.segments[0])
+    monkeypatch.setattr(headline_figures, "headline", broken)
+    headline = pool.segment_headline(plan, plan.segments[0])
     assert headline == {"figures": None,
                         "error": "ZeroDivisionError: planted bug in headline"}
 
 
 def test_an_unexpected_error_keeps_the_partial_folder_and_says_where(small_demo, tmp_path,
                                                                      monkeypatch):
-    from salesnb import index_page
+    from salesnb.batch import index as index_page
 
     plan = _empty_plan(small_demo, tmp_path, "index-bug")
 
-    def broken(run, reports):
+    def broken(run):
         raise RuntimeError("planted bug in index_html")
 
     monkeypatch.setattr(index_page, "index_html", broken)
@@ -331,7 +343,7 @@ def test_publishing_never_replaces_an_existing_empty_folder(small_demo, tmp_path
     (plan.partial_folder / "index.html").write_text("mine")
     plan.folder.mkdir()  # appeared while running (os.rename would replace it silently)
     with pytest.raises(SalesnbError, match="appeared while running"):
-        batch._publish_run(plan)
+        publish.publish_run(plan)
     assert (plan.partial_folder / "index.html").read_text() == "mine"
     assert list(plan.folder.iterdir()) == []
 
@@ -343,7 +355,7 @@ def test_a_leak_found_before_publishing_stops_the_run(small_demo, tmp_path):
     (plan.partial_folder / "ok.html").write_text("<p>postgresql://analyst:***@localhost</p>")
     (plan.partial_folder / "bad.html").write_text(f"<p>{html.escape(PASSWORD)}</p>")
     with pytest.raises(SalesnbError, match=r"not published: 1 file\(s\) .*bad.html"):
-        batch._refuse_leaks(plan)
+        publish.refuse_leaks(plan)
     assert [p.name for p in plan.partial_folder.iterdir()] == ["ok.html"]
 
 
@@ -353,22 +365,22 @@ def test_a_leak_found_before_publishing_stops_the_run(small_demo, tmp_path):
     (["D1", "CUST-0042", "r7"], {"D1", "CUST-0042", "r7"}),      # a letter: always checked
 ])
 def test_only_distinctive_ids_are_checked(values, checked):
-    assert batch.checked_ids(values) == checked
+    assert guards.checked_ids(values) == checked
 
 
 def test_ids_are_found_as_whole_words_only():
-    ids = batch.checked_ids([12, 2024, 123456, "D7", "CUST-0042", "a.b-17"])
+    ids = guards.checked_ids([12, 2024, 123456, "D7", "CUST-0042", "a.b-17"])
     page = ("<p>Page 12 of 2024; total 1234567; deal D70 and D7-x; CUST-0042.</p>"
             '<img src="data:image/png;base64,AAAD7AAA/D7/123456"> a.b-17')
-    assert batch.ids_shown(page, ids) == ["CUST-0042", "a.b-17"]
-    assert batch.ids_shown("<td>123456</td>", ids) == ["123456"]
+    assert guards.ids_shown(page, ids) == ["CUST-0042", "a.b-17"]
+    assert guards.ids_shown("<td>123456</td>", ids) == ["123456"]
 
 
 def test_leadership_html_keeps_only_inactive_allowed_outputs():
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-    from salesnb.html_report import notebook_to_html
+    from salesnb.batch.html import notebook_to_html
 
     def shown(data):
         return new_code_cell("x", outputs=[new_output("display_data", data=data)])
@@ -403,6 +415,40 @@ def test_publishing_claims_the_name_before_renaming(small_demo, tmp_path, monkey
         real_rename(source, target)
 
     monkeypatch.setattr(os, "rename", racing_rename)
-    batch._publish_run(plan)
+    publish.publish_run(plan)
     assert others == [], "the other run got the name too, and this rename replaced its folder"
     assert (plan.folder / "index.html").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_the_index_is_rendered_again_from_the_manifest_alone(run):
+    _, _, _, folder = run
+    published = (folder / "index.html").read_text()
+    (folder / "index.html").unlink()
+    from salesnb.batch.index import rerender_index
+
+    assert rerender_index(folder).read_text() == published
+
+
+def test_the_index_escapes_every_value_from_the_manifest():
+    from salesnb.batch.index import index_html
+
+    hostile = '<script>alert("x")</script>'
+    manifest = {
+        "run": "r1", "created": "2026-12-01T10:00:00", "duration_s": 3.2, "status": "failed",
+        "input": {"source": hostile, "fingerprint": "ab" * 32}, "git": {"revision": None},
+        "segments": [{
+            "folder": "north", "label": f"region = {hostile}", "status": "failed",
+            "headline": {"total_cost": 1234567.8, "new_customers": 1200, "blended_cac": None},
+            "headline_error": None,
+            "results": [
+                {"notebook": "01_data_quality", "status": "ok", "html": "01_data_quality.html",
+                 "ipynb": "01_data_quality.ipynb", "failing_cell": None, "error": None},
+                {"notebook": "02_cac", "status": "failed", "html": None, "ipynb": "02_cac.ipynb",
+                 "failing_cell": {"cell_index": 4},
+                 "error": {"name": "ValueError", "message": f"bad {hostile}\nsecond line"}}]}]}
+    page = index_html(manifest)
+    assert "<script" not in page and page.count("&lt;script&gt;") == 3
+    assert "1 of 2 notebooks FAILED" in page and "in cell 4" in page and "second line" not in page
+    assert "1,234,568" in page and "undefined (no customers)" in page
+    assert 'href="north/01_data_quality.html"' in page and 'href="north/02_cac.ipynb"' in page

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import salesnb
-from salesnb import segments
+from salesnb import metrics, segments
 from salesnb.errors import SalesnbError
 
 
@@ -51,8 +51,8 @@ def test_select_by_months_filters_spend_and_deals(data):
 
 
 def test_segments_partition_the_headline_totals(data):
-    whole = segments.headline(data)
-    parts = [segments.headline(segments.select(data, "region", v))
+    whole = metrics.headline(data)
+    parts = [metrics.headline(segments.select(data, "region", v))
              for v in segments.segment_values(data, "region")]
     assert sum(p["new_customers"] for p in parts) == whole["new_customers"]
     assert sum(p["spend"] for p in parts) == pytest.approx(data.spend["cost"].sum())
@@ -98,12 +98,12 @@ def returning_customers(data):
 
 
 def test_a_returning_customer_is_not_new_again_in_a_segment_or_period(returning_customers):
-    whole = segments.headline(returning_customers)["new_customers"]
-    assert whole == segments.headline(segments.select(
+    whole = metrics.headline(returning_customers)["new_customers"]
+    assert whole == metrics.headline(segments.select(
         returning_customers, start="2024-01"))["new_customers"]
-    by_region = [segments.headline(segments.select(returning_customers, "region", v))
+    by_region = [metrics.headline(segments.select(returning_customers, "region", v))
                  for v in segments.segment_values(returning_customers, "region")]
-    halves = [segments.headline(segments.select(returning_customers, start=s, end=e))
+    halves = [metrics.headline(segments.select(returning_customers, start=s, end=e))
               for s, e in (("2024-01", "2024-04"), ("2024-05", "2024-08"))]
     assert sum(p["new_customers"] for p in by_region) == whole
     assert sum(p["new_customers"] for p in halves) == whole
@@ -114,5 +114,5 @@ def test_an_empty_segment_has_zero_customers_and_no_cac(data):
 
     idle = data.teams.iloc[:1].assign(team_id="T-IDLE")
     padded = replace(data, tables={**data.tables, "teams": pd.concat([data.teams, idle])})
-    figures = segments.headline(segments.select(padded, "team", "T-IDLE"))
+    figures = metrics.headline(segments.select(padded, "team", "T-IDLE"))
     assert figures["new_customers"] == 0 and figures["blended_cac"] is None

@@ -8,9 +8,9 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from salesnb.mapping import parse_mapping
-from salesnb.schema import TABLES
-from salesnb.values import convert, is_missing
+from salesnb.io.mapping import parse_mapping
+from salesnb.io.schema import TABLES
+from salesnb.io.values import convert, is_missing
 
 
 def _column(table: str, field: str, spec) -> tuple:

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb import demo, load, metrics, models, wild_bootstrap
+from salesnb import demo, load, metrics, models
 from salesnb.errors import SalesnbError
+from salesnb.models import wild_bootstrap
+from salesnb.models.drivers import plain_term
 from salesnb.paths import DEMO_DIR
 
 WILD = f"negbin, {wild_bootstrap.METHOD}"
@@ -26,7 +28,7 @@ def few_teams(tmp_path_factory):
 def planted_wild(few_teams):
     fit, truth = few_teams
     planted = demo.planted_effects(truth)
-    raw = [t for t in fit.coefficients().index if models._plain_term(t) in planted]
+    raw = [t for t in fit.coefficients().index if plain_term(t) in planted]
     return fit.effects(wild=raw).set_index("term"), planted
 
 
@@ -97,8 +99,8 @@ def test_on_the_default_demo_only_thinly_carried_terms_are_guarded():
             without = frame.loc[frame[column] != level, "team_id"].nunique()
             if min(with_level, without) < wild_bootstrap.FEW_TREATED_TEAMS:
                 expected.append(f"{column}={level}")
-    terms = {models._plain_term(t) for t in fit.coefficients().index}
-    guarded = {models._plain_term(t) for t in fit.guarded_terms()}
+    terms = {plain_term(t) for t in fit.coefficients().index}
+    guarded = {plain_term(t) for t in fit.guarded_terms()}
     assert not wild_bootstrap.needs_guard(fit)
     assert guarded == set(expected) & terms
     assert "involvement=hands_on" in guarded

@@ -1,0 +1,91 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Leadership
+#
+# **Question.** How do leadership style, traits and people practices relate to cost per customer and to rep attrition?
+#
+# **Inputs.** Leaders (style, involvement, traits), style changes, reps.
+
+# %% [markdown] tags=["remove"]
+# **Run it.** Change the inputs in the `parameters` cell below (every parameter has a comment).
+# In JupyterLab (`make lab`, kernel "Python (salesnb)"): run all cells.
+# In batch, for every region: `salesnb report --notebooks 04_leadership --by region`.
+# One segment with papermill: `papermill notebooks/04_leadership.ipynb out.ipynb -p segment_by region -p segment North`.
+
+# %% tags=["parameters"]
+data = None           # exports folder, .xlsx/.duckdb/.sqlite file or database URL (None: demo)
+mapping = None        # mapping file (None: mapping.yml inside the data folder)
+segment_by = None     # one segment: None, "region", "segment", "industry", "team_id", "leader_id"
+segment = None        # that segment's value, e.g. "North" (None: every team)
+period_start = None   # first month "YYYY-MM" (None: from the first month of the data)
+period_end = None     # last month "YYYY-MM" (None: to the last month of the data)
+currency = "USD"      # currency label shown with money
+replacement_share = 0.5  # cost of replacing a rep who leaves, as a share of their annual cost
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from salesnb import metrics, narrative, plots, segments
+
+data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
+                              start=period_start, end=period_end)
+display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"])))
+
+# %% [markdown]
+# ## Cost per customer by leadership (descriptive; the drivers model adjusts for tactic mix)
+
+# %%
+for dimension in ("decision_style", "involvement", "recognition"):
+    display(narrative.formatted(
+        metrics.cac(data_set, by=[dimension]),
+        money_columns=("spend", "people_cost", "program_cac", "loaded_cac")))
+
+# %% [markdown]
+# ## Rep attrition and what it costs per customer
+
+# %%
+from salesnb import models, people
+
+if "reps" in data_set:
+    cost = people.attrition_cost(data_set, by=["decision_style"],
+                                 replacement_share=replacement_share)
+    plots.group_bars(cost, by="decision_style", measure="turnover_cost_per_customer",
+                     label=f"turnover cost per new customer {currency}")
+    plt.show()
+    display(narrative.formatted(people.attrition(data_set, by=["decision_style", "recognition"]),
+                                percent_columns=("attrition_rate",)))
+    reps, start, end = people.rep_last_months(data_set)
+    hazards = models.attrition_hazards(reps, start, end)
+    said = narrative.with_findings(hazards, models.ATTRITION_REFERENCES, subject="rep attrition")
+    display(Markdown(narrative.bullets(list(said["finding"]))))
+    display(narrative.formatted(hazards))
+else:
+    display(Markdown("_No reps table mapped: attrition is not analysed._"))
+
+# %% [markdown]
+# ## Style changes as natural experiments
+
+# %%
+from salesnb.errors import SalesnbError
+
+try:
+    changes = models.style_change_effects(metrics.panel(data_set))
+    display(narrative.formatted(changes["effects"]))
+    display(narrative.formatted(changes["pretrend"]))
+except SalesnbError as reason:
+    display(Markdown(f"_Not estimated: {reason}_"))

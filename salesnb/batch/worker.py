@@ -1,0 +1,201 @@
+"""One notebook run inside a worker process: papermill in memory, secrets masked, then saved.
+
+:func:`run_task` executes one notebook for one segment with ``papermill.execute_notebook``
+(in-process: the worker imports papermill once), keeps the executed notebook in memory until
+its passwords are masked, writes it and its leadership HTML atomically, and returns a
+:class:`NotebookResult` (status, duration, failing cell, error) instead of raising.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from salesnb.batch.redaction import Secrets, find_leaks, masked, notebook_leaks, redact
+
+KERNEL_NAME = "python3"
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]  # no start-up warnings on the terminal
+MEMORY_SCHEME = "salesnb-memory://"
+DEFAULT_TIMEOUT = 1800
+"""Seconds a notebook cell may run before the notebook is stopped and recorded as failed."""
+
+
+@dataclass(frozen=True)
+class NotebookTask:
+    """One notebook to run for one segment (what a worker process receives)."""
+
+    notebook: Path
+    segment: str
+    folder: Path
+    parameters: dict[str, Any]
+    secrets: Secrets
+    title: str
+    subtitle: str
+    timeout: float | None = DEFAULT_TIMEOUT
+
+
+@dataclass
+class NotebookResult:
+    """What happened to one notebook of one segment (a row of the manifest)."""
+
+    notebook: str
+    segment: str
+    status: str
+    duration_s: float
+    parameters: dict[str, Any]
+    ipynb: str | None = None
+    html: str | None = None
+    failing_cell: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the notebook ran through and its HTML was written."""
+        return self.status == "ok"
+
+
+class _MemoryHandler:
+    """A papermill I/O handler keeping output notebooks in memory, keyed by path."""
+
+    store: dict[str, str] = {}
+
+    def read(self, path: str) -> str:
+        return self.store[path]
+
+    def write(self, buf: str, path: str) -> None:
+        self.store[path] = buf
+
+    def listdir(self, path: str) -> list[str]:
+        return sorted(self.store)
+
+    def pretty_path(self, path: str) -> str:
+        return path
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def init_worker(threads: int | None = None) -> None:
+    """Run in each worker: own process group (Ctrl-C reaches only the parent), quiet kernels.
+
+    ``threads``: BLAS/OpenMP threads for the worker's kernels (inherited through
+    the environment, unless already set), so that parallel notebooks do not
+    each start one thread per CPU and fight over them.
+    """
+    from papermill.iorw import papermill_io
+
+    os.setpgrp()
+    if threads is not None:
+        for variable in THREAD_VARIABLES:
+            os.environ.setdefault(variable, str(threads))
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # kernels' debugger notice
+    papermill_io.register(MEMORY_SCHEME, _MemoryHandler())
+
+
+def run_task(task: NotebookTask) -> NotebookResult:
+    """Execute one notebook with papermill, then save it (masked) and its HTML.
+
+    Runs in a worker process; never raises for a notebook's own failure. A cell
+    running longer than ``task.timeout`` seconds stops the notebook (its kernel
+    is shut down) and is recorded as a ``CellTimeout`` failure.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.perf_counter()
+    key = f"{MEMORY_SCHEME}{task.segment}/{task.notebook.name}"
+    result = NotebookResult(task.notebook.stem, task.segment, "ok", 0.0,
+                            {k: masked(v, task.secrets) for k, v in task.parameters.items()})
+    try:
+        papermill.execute_notebook(
+            str(task.notebook), key, parameters=task.parameters, kernel_name=KERNEL_NAME,
+            cwd=str(task.folder), progress_bar=False, log_output=False,
+            request_save_on_cell_execute=False, extra_arguments=KERNEL_ARGUMENTS,
+            execution_timeout=task.timeout)
+    except PapermillExecutionError as exc:
+        record_failure(result, exc.ename, exc.evalue, task.secrets)
+    except TimeoutError as exc:  # nbclient's CellTimeoutError: the kernel has been shut down
+        preview = re.search(r"-{5,}\n(.*?)\n", str(exc))  # nbclient shows the cell's source
+        where = f" (the cell starting {preview.group(1).strip()!r})" if preview else ""
+        record_failure(result, "CellTimeout",
+                        f"a cell ran longer than the timeout of {task.timeout:g} s "
+                        f"(--timeout){where}; the notebook was stopped there and not saved",
+                        task.secrets)
+    except Exception as exc:  # kernel died, timeout, bad notebook: still a per-notebook failure
+        record_failure(result, type(exc).__name__, str(exc), task.secrets)
+    text = _MemoryHandler.store.pop(key, None)
+    if text is not None:
+        _publish(task, result, text)
+    result.duration_s = round(time.perf_counter() - started, 3)
+    return result
+
+
+def record_failure(result: NotebookResult, name: str, message: str,
+                    secrets: Secrets) -> None:
+    """Mark ``result`` failed with an error name and a masked, ANSI-free message."""
+    result.status = "failed"
+    result.error = {"name": name, "message": redact(_strip_ansi(message), secrets)}
+
+
+def _publish(task: NotebookTask, result: NotebookResult, text: str) -> None:
+    import nbformat
+
+    from salesnb.batch.html import notebook_to_html
+
+    notebook = nbformat.from_dict(redact(nbformat.reads(text, as_version=4), task.secrets))
+    if result.status == "failed":
+        result.failing_cell = failing_cell(notebook)
+    if notebook_leaks(notebook, task.secrets):  # redaction missed a form: write nothing of it
+        _leak_failure(result, "notebook", task.secrets)
+        return
+    result.ipynb = task.notebook.name
+    write_atomic(task.folder / result.ipynb, nbformat.writes(notebook))
+    try:
+        page = notebook_to_html(notebook, task.title, task.subtitle)
+    except Exception as exc:  # a broken output must not hide the other reports
+        if result.ok:
+            record_failure(result, type(exc).__name__, f"HTML export: {exc}", task.secrets)
+        return
+    if find_leaks(page, task.secrets):
+        _leak_failure(result, "leadership HTML", task.secrets)
+        return
+    result.html = task.notebook.stem + ".html"
+    write_atomic(task.folder / result.html, page)
+
+
+def _leak_failure(result: NotebookResult, what: str, secrets: Secrets) -> None:
+    if result.ok:
+        record_failure(result, "SecretLeakError",
+                        f"the {what} would show a password; it was not written", secrets)
+
+
+def failing_cell(notebook: Any) -> dict[str, Any] | None:
+    """Where an executed notebook failed: cell position in the *source* notebook (0-based),
+    execution count and the first line of its code.
+    """
+    index = 0
+    for cell in notebook.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags or "papermill-error-cell-tag" in tags:
+            continue
+        if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
+            first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            return {"cell_index": index, "execution_count": cell.get("execution_count"),
+                    "source_first_line": first_line}
+        index += 1
+    return None
+
+
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a text file so that it is either absent or complete (temp file + rename)."""
+    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)

@@ -1,0 +1,358 @@
+"""Out-of-core loading: canonical tables as lazy Ibis expressions over the raw sources.
+
+``salesnb.load`` reads everything into pandas, which is right for exports of a
+few million rows. For larger data, :func:`scan` leaves the data where it is:
+Parquet and CSV files are read by DuckDB (streaming, no pandas copy), and
+database tables are used in place through an Ibis connection. The mapping's
+column renames, value lookups, date formats and filters become SQL
+expressions; validation runs as aggregate queries in the engine and reports
+every problem at once (with example keys instead of row numbers).
+
+Mapping features that need row-by-row Python (keywords, score ranges, European
+number strings) are refused with a clear error: convert such files with
+``salesnb.load`` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from salesnb.engine.connection import fetch
+from salesnb.errors import MappingError, Problem, SourceError, ValidationError
+from salesnb.io.mapping import ColumnSpec, Mapping, TableSpec, read_mapping
+from salesnb.io.schema import LEADER_ROLE, TABLES, TACTIC_FIELDS, Field
+from salesnb.io.values import FORMAT_HINTS, MISSING_TOKENS
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from salesnb.engine.connection import Engine
+
+EXAMPLES = 3
+
+
+def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engine:
+    """Validated canonical tables over ``source`` without copying them into pandas.
+
+    Parameters
+    ----------
+    source
+        A folder of Parquet/CSV files, or an Ibis connection whose tables the
+        mapping names (PostgreSQL, Spark, DuckDB, ...).
+    mapping
+        Mapping file; default ``mapping.yml`` in the folder.
+    con
+        The Ibis connection to compute in, for a folder source (default: a new
+        in-memory DuckDB).
+
+    Raises
+    ------
+    MappingError, SourceError, ValidationError
+        As :func:`salesnb.load`; validation problems carry example keys.
+    """
+    from salesnb.engine.connection import Engine, default_connection, put_table, style_periods
+
+    folder = None
+    if hasattr(source, "list_tables"):
+        con = source
+    else:
+        folder = Path(source)
+        if not folder.is_dir():
+            raise SourceError(f"scan needs a folder of Parquet/CSV files or an Ibis connection; "
+                              f"{source} is neither.\n    hint: use salesnb.load for single files.")
+        con = con if con is not None else default_connection()
+    if isinstance(mapping, Mapping):
+        spec = mapping
+    elif mapping is not None:
+        spec = read_mapping(mapping)
+    elif folder is not None:
+        spec = read_mapping(folder / "mapping.yml")
+    else:
+        raise MappingError("scan() of a database connection needs mapping=FILE (the mapping "
+                           "that names its tables).")
+    spec.require_core_tables()
+    _refuse_python_only_features(spec)
+    raw = {name: _raw_table(con, folder, table) for name, table in spec.tables.items()}
+    problems = [p for name, table in raw.items() if isinstance(table, Problem) for p in [table]]
+    if problems:
+        raise ValidationError(problems)
+    tables = {name: _canonical(raw[name], spec.tables[name], con) for name in spec.tables}
+    labels = {name: _label(folder, spec.tables[name]) for name in spec.tables}
+    problems = validate_lazily(tables, labels, spec)
+    if problems:
+        raise ValidationError(problems)
+    periods = style_periods(fetch(tables["leaders"]),
+                            fetch(tables["style_changes"]) if "style_changes" in tables else None)
+    engine = Engine(con, {name: table.drop(*[c for c in table.columns
+                                             if c.startswith(RAW_PREFIX)])
+                          for name, table in tables.items()})
+    engine.tables["style_periods"] = put_table(con, "salesnb_style_periods", periods)
+    return engine
+
+
+def _refuse_python_only_features(mapping: Mapping) -> None:
+    refused = []
+    for name, table in mapping.tables.items():
+        for field_name, column in table.columns.items():
+            if column.keywords or column.ranges:
+                refused.append(f"tables.{name}.columns.{field_name}: keywords/ranges")
+            if column.number == "eu" and column.column is not None:
+                refused.append(f"tables.{name}.columns.{field_name}: number: eu")
+        if table.skip_footer:
+            refused.append(f"tables.{name}.skip_footer")
+    if refused:
+        raise MappingError(
+            "scan() runs the mapping as SQL and cannot apply: " + "; ".join(refused)
+            + "\n    hint: use salesnb.load for such exports, or convert them to Parquet once.")
+
+
+def _label(folder: Path | None, table: TableSpec) -> str:
+    if folder is not None and table.source:
+        return str(folder / table.source)
+    return table.source or table.table
+
+
+def _raw_table(con, folder: Path | None, table: TableSpec):
+    if folder is None:
+        name = table.source or table.table
+        if name not in con.list_tables():
+            return Problem(table.table, f"the database has no table {name!r}",
+                           hint=f"set tables.{table.table}.source")
+        return con.table(name)
+    if not table.source:
+        return Problem(table.table, "the mapping gives no 'source:' for this table")
+    path = folder / table.source
+    if not path.is_file():
+        return Problem(table.table, "source file not found", source=str(path))
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return con.read_parquet(str(path))
+    if suffix in (".csv", ".tsv", ".txt"):
+        if table.encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+            return Problem(table.table, f"scan reads UTF-8 CSV only, not {table.encoding}",
+                           source=str(path), hint="use salesnb.load for this file")
+        options = {"delim": table.delimiter} if table.delimiter else {}
+        return con.read_csv(str(path), all_varchar=True, **options)
+    return Problem(table.table, f"scan cannot read {suffix} files", source=str(path),
+                   hint="use salesnb.load for spreadsheets")
+
+
+RAW_PREFIX = "_raw_"
+"""Validation sees each mapped source value beside its conversion under this prefix."""
+
+
+def _canonical(raw: ir.Table, table: TableSpec, con) -> ir.Table:
+    import ibis
+
+    missing = [c for c in table.source_columns.values() if c not in raw.columns]
+    if missing:
+        raise ValidationError([Problem(
+            table.table, "the mapping names a column the source does not have",
+            source=table.source or "", column=m,
+            hint=f"columns in the source are: {list(raw.columns)[:30]}") for m in missing])
+    if table.where is not None:
+        raw = raw.filter(raw[table.where.column].cast("string").re_search(table.where.matches))
+    schema = TABLES[table.table]
+    columns = {name: _read(raw, spec, schema.field(name)) for name, spec in table.columns.items()}
+    if table.table == "leaders":
+        columns["role"] = ibis.literal(LEADER_ROLE)
+    present = {f"{RAW_PREFIX}{name}": _present_text(raw[spec.column])
+               for name, spec in table.columns.items() if spec.column is not None}
+    return raw.select(**columns, **present)
+
+
+def _present_text(value):
+    """The source value as trimmed text, NULL where it is empty or a missing-value token."""
+    import ibis
+
+    text = value.cast("string").strip()
+    return ibis.ifelse(text.lower().isin(sorted(MISSING_TOKENS)), ibis.null("string"), text)
+
+
+def _read(raw: ir.Table, spec: ColumnSpec, field: Field):
+    import ibis
+
+    if spec.column is None:
+        value = ibis.literal(spec.constant)
+    else:
+        value = raw[spec.column]
+        if value.type().is_string():
+            value = _present_text(value)
+    if field.kind in ("id", "text"):
+        return value.cast("string").strip()
+    if field.kind == "category":
+        return _category(value.cast("string").strip(), spec, field)
+    if field.kind == "number":
+        return value.cast("float64") if value.type().is_numeric() else \
+            value.cast("string").re_replace(r"[$€£¥,\s]|[A-Z]{3}", "").try_cast("float64")
+    if field.kind in ("date", "month"):
+        if value.type().is_string() and spec.date_format:
+            value = _try_strptime(value, spec.date_format)
+        else:
+            value = value.try_cast("timestamp") if value.type().is_string() else \
+                value.cast("timestamp")
+        return value.truncate("M") if field.kind == "month" else value
+    if field.kind == "bool":
+        return value.cast("boolean")
+    raise AssertionError(field.kind)
+
+
+def _category(text, spec: ColumnSpec, field: Field):
+    """As :mod:`salesnb.io.values`: lookups first, canonical spellings kept, then the fallback."""
+    import ibis
+
+    canonical = text.lower().re_replace(r"[\s\-]+", "_") if field.allowed else text
+    if spec.values:
+        canonical = text.lower().substitute(spec.values, else_=canonical)
+    if spec.otherwise is not None:
+        allowed = list(field.allowed or ()) + list(spec.values.values())
+        canonical = ibis.ifelse(canonical.isin(allowed) | text.isnull(), canonical,
+                                ibis.literal(spec.otherwise))
+    return canonical
+
+
+def _try_strptime(text, date_format: str):
+    """Parse with a format, NULL where it does not fit (validation then reports the row)."""
+    import ibis
+
+    if ibis.get_backend(text).name == "duckdb":
+        from salesnb.engine.duckdb_functions import try_strptime
+
+        return try_strptime(text, date_format)
+    return text.as_timestamp(date_format)
+
+
+def validate_lazily(tables: dict[str, ir.Table], labels: dict[str, str],
+                    mapping: Mapping) -> list[Problem]:
+    """Every check of :mod:`salesnb.io.validation`, as aggregate queries in the engine.
+
+    The row checks of one table (required, allowed values, ranges, dates, tactic
+    vocabulary) share one scan; keys and references take one query each.
+    """
+    problems: list[Problem] = []
+    for name, table in tables.items():
+        checks = _row_checks(table, name, mapping)
+        problems += _run_row_checks(table, name, labels[name], checks)
+        problems += _key_problems(table, name, labels[name], TABLES[name].key)
+    problems += _references(tables, labels)
+    return problems
+
+
+@dataclass
+class _RowCheck:
+    """Rows where ``failing`` holds are a problem; ``shown`` gives the example values."""
+
+    failing: ir.BooleanValue
+    message: str
+    column: str
+    shown: str
+    hint: str = ""
+
+
+def _row_checks(table: ir.Table, name: str, mapping: Mapping) -> list[_RowCheck]:
+    checks = []
+    for field in TABLES[name].fields:
+        raw = f"{RAW_PREFIX}{field.name}"
+        if raw in table.columns:
+            checks.append(_RowCheck(
+                table[raw].notnull() & table[field.name].isnull(),
+                f"cannot read as {field.kind}", _source_column(mapping, name, field.name), raw,
+                FORMAT_HINTS.get(field.kind, "") + "; scan reads plain numbers and the "
+                "mapping's date_format only"))
+    for field in TABLES[name].fields:
+        if field.name in table.columns:
+            checks += _field_checks(table, name, mapping, field)
+    if mapping.tactics is not None and (name, "tactic") in TACTIC_FIELDS:
+        checks.append(_RowCheck(~table.tactic.isin(list(mapping.tactics)),
+                                f"unknown tactic; vocabulary {list(mapping.tactics)}",
+                                _source_column(mapping, name, "tactic"), "tactic",
+                                "map the spelling with 'values:' on this column"))
+    return checks
+
+
+def _source_column(mapping: Mapping, table: str, field_name: str) -> str:
+    return mapping.tables[table].source_columns.get(field_name, field_name)
+
+
+def _field_checks(table, name, mapping, field: Field) -> list[_RowCheck]:
+    import ibis
+
+    column, label = table[field.name], _source_column(mapping, name, field.name)
+    checks = []
+    raw = f"{RAW_PREFIX}{field.name}"
+    if field.required:
+        empty = column.isnull() & table[raw].isnull() if raw in table.columns else \
+            column.isnull()
+        checks.append(_RowCheck(empty, "is required but empty", label,
+                                TABLES[name].key[0],
+                                "fill or fix the value; check the format options of this column"))
+    if field.allowed:
+        checks.append(_RowCheck(column.notnull() & ~column.isin(list(field.allowed)),
+                                f"value not allowed; allowed: {list(field.allowed)}", label,
+                                field.name, "translate source values with 'values:'"))
+    if field.min is not None:
+        checks.append(_RowCheck(column < field.min, f"must be >= {field.min:g}", label,
+                                field.name))
+    if field.max is not None:
+        checks.append(_RowCheck(column > field.max, f"must be <= {field.max:g}", label,
+                                field.name))
+    if field.kind in ("date", "month"):
+        first, last = (ibis.timestamp(f"{d} 00:00:00") for d in mapping.date_range)
+        checks.append(_RowCheck((column < first) | (column > last),
+                                f"date outside {mapping.date_range[0]} to "
+                                f"{mapping.date_range[1]}", label, field.name))
+    return checks
+
+
+def _run_row_checks(table: ir.Table, name: str, label: str,
+                    checks: list[_RowCheck]) -> list[Problem]:
+    from salesnb.engine.connection import as_count
+
+    if not checks:
+        return []
+    counts = fetch(table.aggregate(**{f"check_{i}": as_count(check.failing).sum()
+                                      for i, check in enumerate(checks)})).iloc[0]
+    problems = []
+    for i, check in enumerate(checks):
+        failing = int(counts[f"check_{i}"] or 0)
+        if failing:
+            problems.append(_problem(table.filter(check.failing), failing, name, label,
+                                     check.column, check.message, check.shown, check.hint))
+    return problems
+
+
+def _problem(bad: ir.Table, count: int, table: str, label: str, column: str, message: str,
+             shown: str, hint: str = "") -> Problem:
+    values = fetch(bad.select(shown).limit(EXAMPLES))[shown].tolist()
+    return Problem(table, f"{message} ({count:,} rows)", source=label, column=column,
+                   examples=tuple(str(v) for v in values), hint=hint)
+
+
+def _problem_if(bad: ir.Table, table: str, label: str, column: str, message: str,
+                shown: str, hint: str = "") -> list[Problem]:
+    count = int(fetch(bad.aggregate(n=bad.count()))["n"].iloc[0])
+    return [_problem(bad, count, table, label, column, message, shown, hint)] if count else []
+
+
+def _key_problems(table, name, label, key) -> list[Problem]:
+    counts = table.group_by(list(key)).aggregate(n=table.count())
+    repeated = counts.filter(counts.n > 1)
+    return _problem_if(repeated, name, label, ", ".join(key), "the key is repeated", key[0],
+                       "keep one row per key")
+
+
+def _references(tables, labels) -> list[Problem]:
+    out = []
+    for name, table in tables.items():
+        for ref in TABLES[name].references:
+            if ref.target not in tables or ref.columns[0] not in table.columns:
+                continue
+            target = tables[ref.target].select(ref.target_columns[0]).distinct()
+            column = ref.columns[0]
+            dangling = table.filter(table[column].notnull()).anti_join(
+                target, table[column] == target[ref.target_columns[0]])
+            out += _problem_if(dangling, name, labels[name], column,
+                               f"refers to {ref.target} that do not exist", column)
+    return out

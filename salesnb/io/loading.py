@@ -1,0 +1,213 @@
+"""``salesnb.load``: from raw exports, through a mapping, to a validated :class:`Dataset`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from salesnb.errors import DataCleaningWarning, MappingError, Problem, SourceError, ValidationError
+from salesnb.io.dataset import Dataset, TableProvenance
+from salesnb.io.mapping import Mapping, TableSpec, read_mapping
+from salesnb.io.schema import LEADER_ROLE, TABLES
+from salesnb.io.sources import DataLocation, RawTable, SourceProblem
+from salesnb.io.validation import ROW, LoadedTable, validate_tables
+from salesnb.io.values import FORMAT_HINTS, constant, convert, is_missing
+
+TOTAL_WORDS = re.compile(r"^\s*(grand\s+|sub\s*)?totals?\s*:?\s*$", re.IGNORECASE)
+
+
+def load(source: str | Path, mapping: str | Path | Mapping | None = None) -> Dataset:
+    """Load and validate a sales dataset.
+
+    Parameters
+    ----------
+    source
+        A folder of exports, one workbook/database file (``.xlsx``, ``.duckdb``,
+        ``.sqlite``) or a SQLAlchemy database URL (``postgresql://...``).
+    mapping
+        A mapping file (or parsed :class:`Mapping`). Default: ``mapping.yml``
+        inside ``source`` (or beside it, for a file).
+
+    Returns
+    -------
+    Dataset
+        The canonical tables, clean: later code may rely on types and keys.
+
+    Raises
+    ------
+    MappingError
+        The mapping is missing or malformed.
+    SourceError
+        ``source`` does not exist.
+    ValidationError
+        Anything wrong with the data; ``.problems`` lists every problem found.
+    """
+    location = _locate(source)
+    try:
+        spec = mapping if isinstance(mapping, Mapping) else read_mapping(
+            mapping or _default_mapping(location))
+        spec.require_core_tables()
+        return _load(location, spec)
+    finally:
+        location.close()
+
+
+def _locate(source: str | Path) -> DataLocation:
+    try:
+        return DataLocation(source)
+    except FileNotFoundError:
+        raise SourceError(f"data source {source} does not exist.\n    hint: give a folder of "
+                          "exports, a .xlsx/.duckdb file or a database URL.") from None
+
+
+def _default_mapping(location: DataLocation) -> Path:
+    if location.folder is None:
+        raise MappingError(f"no mapping given for database {location.describe()}.\n"
+                           "    hint: pass --mapping FILE (mapping=... in Python).")
+    return location.folder / "mapping.yml"
+
+
+def _load(location: DataLocation, mapping: Mapping) -> Dataset:
+    problems: list[Problem] = []
+    loaded: dict[str, LoadedTable] = {}
+    provenance: dict[str, TableProvenance] = {}
+    notes: list[str] = []
+    for name, spec in mapping.tables.items():
+        try:
+            raw = location.read(spec)
+        except SourceProblem as exc:
+            problems.append(exc.problem)
+            continue
+        prepared = _prepare(raw, spec)
+        problems += prepared.problems
+        for reason, count in prepared.dropped.items():
+            notes.append(f"{name}: dropped {count} {reason} row(s) from {raw.label}")
+        if prepared.frame is None:
+            continue
+        loaded[name] = LoadedTable(name, prepared.frame, raw.label, spec.source_columns,
+                                   prepared.raw, prepared.unreadable)
+        provenance[name] = TableProvenance(raw.label, spec.source_columns, len(raw.frame),
+                                           prepared.dropped, raw.digest)
+    problems += validate_tables(loaded, mapping.tactics, mapping.date_range)
+    if problems:
+        raise ValidationError(problems)
+    for note in notes:
+        warnings.warn(note, DataCleaningWarning, stacklevel=3)
+    tables = {name: item.frame.drop(columns=ROW).reset_index(drop=True)
+              for name, item in loaded.items()}
+    return Dataset(tables, provenance, _fingerprint(mapping, provenance),
+                   location.describe(), str(mapping.path) if mapping.path else None, notes)
+
+
+@dataclass
+class _Prepared:
+    """One table after filtering, cleaning and conversion (``frame`` None: unusable)."""
+
+    frame: pd.DataFrame | None
+    raw: pd.DataFrame | None = None
+    unreadable: dict[str, pd.Series] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _prepare(raw: RawTable, spec: TableSpec) -> _Prepared:
+    """Filter, clean and convert one raw table."""
+    frame = raw.frame.copy()
+    frame[ROW] = range(raw.first_row, raw.first_row + len(frame))
+    problems = _missing_columns(raw, spec)
+    if problems:
+        return _Prepared(None, problems=problems)
+    dropped = {}
+    if spec.skip_footer:
+        frame = frame.iloc[:-spec.skip_footer]
+        dropped["footer"] = min(spec.skip_footer, len(raw.frame))
+    if spec.where is not None:
+        frame = _apply_where(frame, spec)
+        if frame.empty:
+            return _Prepared(None, dropped=dropped, problems=[Problem(
+                spec.table, f"the filter where: {spec.where.matches!r} keeps none of "
+                f"{len(raw.frame)} rows", source=raw.label, column=spec.where.column,
+                hint="check the regular expression (in YAML, single-quote it so backslashes "
+                     "stay as written)")])
+    frame, debris = _drop_export_debris(frame, spec)
+    dropped.update(debris)
+    converted, unreadable, problems = _convert_columns(frame, raw.label, spec)
+    return _Prepared(converted, frame, unreadable, dropped, problems)
+
+
+def _apply_where(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    assert spec.where is not None
+    pattern = re.compile(spec.where.matches)
+    text = frame[spec.where.column].astype("string").fillna("")
+    return frame[text.map(lambda value: bool(pattern.search(value))).astype(bool)]
+
+
+def _missing_columns(raw: RawTable, spec: TableSpec) -> list[Problem]:
+    wanted = list(spec.source_columns.values())
+    if spec.where is not None:
+        wanted.append(spec.where.column)
+    absent = [c for c in wanted if c not in raw.frame.columns]
+    if not raw.frame.columns.size or len(raw.frame) == 0:
+        return [Problem(spec.table, "the source has no data rows", source=raw.label,
+                        hint="check that the right file, sheet or table is mapped")]
+    return [Problem(spec.table, "the mapping names a column the source does not have",
+                    source=raw.label, column=col,
+                    hint=f"columns in the source are: {list(raw.frame.columns)[:30]}")
+            for col in absent]
+
+
+def _drop_export_debris(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, dict]:
+    """Drop blank rows, 'Total' rows and exact duplicate rows; count each."""
+    mapped = list(spec.source_columns.values())
+    missing = frame[mapped].apply(is_missing)
+    blank = missing.all(axis=1)
+    required = [spec.source_columns[f] for f in TABLES[spec.table].required
+                if f in spec.source_columns]
+    says_total = frame[mapped].apply(
+        lambda col: col.astype("string").str.match(TOTAL_WORDS, na=False)).any(axis=1)
+    total = ~blank & says_total & missing[required].any(axis=1)
+    duplicate = ~blank & ~total & frame.drop(columns=ROW).duplicated(keep="first")
+    dropped = {"blank": int(blank.sum()), "'Total'": int(total.sum()),
+               "exact duplicate": int(duplicate.sum())}
+    return frame[~(blank | total | duplicate)], {k: v for k, v in dropped.items() if v}
+
+
+def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec):
+    """Convert every mapped column; return the frame, unreadable-cell masks and problems."""
+    table = TABLES[spec.table]
+    out = pd.DataFrame(index=frame.index)
+    unreadable, problems = {}, []
+    for name, col in spec.columns.items():
+        field = table.field(name)
+        if col.column is None:
+            result = constant(col.constant, len(frame), field, frame.index)
+        else:
+            result = convert(frame[col.column], col, field)
+        out[name] = result.values
+        if not result.any_bad:
+            continue
+        bad = result.bad
+        unreadable[name] = bad
+        examples = (tuple(pd.unique(frame.loc[bad, col.column].astype(str)))[:3]
+                    if col.column else (col.constant,))
+        problems.append(Problem(
+            spec.table, f"cannot read as {field.kind}", source=label,
+            column=col.column or f"constant for {name}",
+            rows=sorted(int(r) for r in frame.loc[bad, ROW]), examples=examples,
+            hint=FORMAT_HINTS.get(field.kind, "")))
+    if spec.table == "leaders":
+        out["role"] = pd.Series(LEADER_ROLE, index=out.index, dtype="string")
+    out[ROW] = frame[ROW]
+    return out, unreadable, problems
+
+
+def _fingerprint(mapping: Mapping, provenance: dict[str, TableProvenance]) -> str:
+    digest = hashlib.sha256(mapping.text.encode())
+    for name in sorted(provenance):
+        digest.update(f"{name}:{provenance[name].digest}".encode())
+    return digest.hexdigest()

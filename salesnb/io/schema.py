@@ -1,0 +1,183 @@
+"""The canonical data model: tables, fields, keys and references (see docs/design.md).
+
+This module only *describes* the model. Reading values lives in
+:mod:`salesnb.io.values`, checking them in :mod:`salesnb.io.validation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["id", "text", "category", "month", "date", "number", "bool"]
+
+DECISION_STYLES = ("autocratic", "consultative", "collaborative")
+INVOLVEMENTS = ("hands_on", "delegating", "hybrid")
+OUTCOMES = ("won", "lost", "open")
+LEADER_ROLE = "sales leader"
+NEW_CUSTOMER_FLAG = "new_customer"
+"""Deals column set on the whole data before a segment is selected (see io.segments)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One canonical column.
+
+    ``kind`` says how values are read; ``allowed`` closes the vocabulary of a
+    category; ``min``/``max`` bound numbers.
+    """
+
+    name: str
+    kind: Kind
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """``columns`` of this table must exist as ``target_columns`` of ``target``."""
+
+    columns: tuple[str, ...]
+    target: str
+    target_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One canonical table: its fields, primary key and references."""
+
+    name: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]
+    references: tuple[Reference, ...] = ()
+    description: str = ""
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """Names of every field, in order."""
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Names of the required fields."""
+        return tuple(f.name for f in self.fields if f.required)
+
+    def field(self, name: str) -> Field:
+        """The field called ``name`` (KeyError if none)."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "spend",
+            (
+                Field("period", "month", True, description="month the cost was incurred"),
+                Field("team_id", "id", True),
+                Field("tactic", "category", True, description="sales tactic / lead source"),
+                Field("cost", "number", True, min=0, description="spend in the report currency"),
+                Field("programme", "text"),
+                Field("strategy", "text"),
+            ),
+            key=("period", "team_id", "tactic"),
+            references=(Reference(("team_id",), "teams", ("team_id",)),),
+            description="tactic spend per team and month",
+        ),
+        Table(
+            "deals",
+            (
+                Field("deal_id", "id", True),
+                Field("team_id", "id", True),
+                Field("tactic", "category", True, description="lead source"),
+                Field("close_date", "date", True),
+                Field("outcome", "category", True, allowed=OUTCOMES),
+                Field("rep_id", "id"),
+                Field("created_date", "date"),
+                Field("amount", "number", min=0),
+                Field("customer_id", "id"),
+            ),
+            key=("deal_id",),
+            references=(
+                Reference(("team_id",), "teams", ("team_id",)),
+                Reference(("rep_id",), "reps", ("rep_id",)),
+            ),
+            description="opportunities and their outcome",
+        ),
+        Table(
+            "teams",
+            (
+                Field("team_id", "id", True),
+                Field("leader_id", "id", True),
+                Field("region", "text"),
+                Field("segment", "text"),
+                Field("industry", "text"),
+            ),
+            key=("team_id",),
+            references=(Reference(("leader_id",), "leaders", ("leader_id",)),),
+        ),
+        Table(
+            "leaders",
+            (
+                Field("leader_id", "id", True),
+                Field("title", "text", description="original job title, kept as exported"),
+                Field("decision_style", "category", True, allowed=DECISION_STYLES),
+                Field("involvement", "category", True, allowed=INVOLVEMENTS),
+                Field("industry_years", "number", min=0, max=70),
+                Field("admin_share", "number", min=0, max=1),
+                Field("training_hours", "number", min=0),
+                Field("recognition", "bool"),
+            ),
+            key=("leader_id",),
+            description="sales leaders (any title; loading adds role = 'sales leader') and "
+                        "their style at the start of the data",
+        ),
+        Table(
+            "style_changes",
+            (
+                Field("leader_id", "id", True),
+                Field("effective_date", "date", True),
+                Field("decision_style", "category", True, allowed=DECISION_STYLES),
+                Field("involvement", "category", True, allowed=INVOLVEMENTS),
+            ),
+            key=("leader_id", "effective_date"),
+            references=(Reference(("leader_id",), "leaders", ("leader_id",)),),
+            description="a leader's style from effective_date on",
+        ),
+        Table(
+            "reps",
+            (
+                Field("rep_id", "id", True),
+                Field("team_id", "id", True),
+                Field("hire_date", "date", True),
+                Field("exit_date", "date"),
+                Field("annual_cost", "number", min=0),
+            ),
+            key=("rep_id",),
+            references=(Reference(("team_id",), "teams", ("team_id",)),),
+        ),
+        Table(
+            "touches",
+            (
+                Field("deal_id", "id", True),
+                Field("touch_date", "date", True),
+                Field("tactic", "category", True),
+            ),
+            key=("deal_id", "touch_date", "tactic"),
+            references=(Reference(("deal_id",), "deals", ("deal_id",)),),
+            description="marketing/sales touches on a deal, for multi-touch attribution",
+        ),
+    )
+}
+
+CORE_TABLES = ("spend", "deals", "teams", "leaders")
+"""Tables the core analysis cannot do without; the others switch on more analyses."""
+
+TACTIC_FIELDS = (("spend", "tactic"), ("deals", "tactic"), ("touches", "tactic"))
+"""Where the (optionally closed) tactic vocabulary applies."""

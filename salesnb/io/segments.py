@@ -1,0 +1,215 @@
+"""Segments of a dataset: the slices a batch report runs for (a region, a team, a period).
+
+``select`` returns a *new* :class:`~salesnb.dataset.Dataset` whose tables are
+consistently restricted: the teams in the segment, their leaders, the spend,
+deals and reps of those teams, the style changes of those leaders and the
+touches of those deals. Provenance, fingerprint and source are kept, so a
+segment's report still names the exact inputs it was built from. Notebooks call
+``select(data, by=segment_by, value=segment, start=period_start, end=period_end)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from salesnb.errors import SalesnbError
+from salesnb.io.dataset import Dataset
+
+SEGMENT_COLUMNS = ("region", "segment", "industry", "team_id", "leader_id")
+"""Columns of the ``teams`` table a report can be segmented by."""
+
+ALIASES = {"team": "team_id", "leader": "leader_id"}
+"""Short spellings accepted for ``by`` (``--by team`` means ``team_id``)."""
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def resolve_by(by: str | None) -> str | None:
+    """The canonical segment column for ``by`` (aliases resolved), or None.
+
+    Raises
+    ------
+    SalesnbError
+        ``by`` is not a segment column; the message lists the valid ones.
+    """
+    if by is None:
+        return None
+    column = ALIASES.get(by, by)
+    if column not in SEGMENT_COLUMNS:
+        valid = ", ".join([*SEGMENT_COLUMNS, *ALIASES])
+        raise SalesnbError(f"cannot segment by {by!r}; valid choices: {valid}.")
+    return column
+
+
+def segment_values(dataset: Dataset, by: str) -> list[str]:
+    """The distinct values of a segment column, as sorted strings (missing values left out).
+
+    Parameters
+    ----------
+    dataset
+        A loaded dataset.
+    by
+        One of :data:`SEGMENT_COLUMNS` (or an alias such as ``team``).
+
+    Returns
+    -------
+    list of str
+        One entry per segment, e.g. ``["East", "North", "South", "West"]``.
+    """
+    column = resolve_by(by)
+    teams = dataset.tables["teams"]
+    if column not in teams:
+        raise SalesnbError(f"cannot segment by {by!r}: the teams table has no {column!r} column "
+                           "(map it in the mapping file).")
+    return sorted({str(v) for v in teams[column].dropna()})
+
+
+def select(dataset: Dataset, by: str | None = None, value: object = None,
+           start: str | None = None, end: str | None = None) -> Dataset:
+    """A new dataset restricted to one segment and/or a range of months.
+
+    Parameters
+    ----------
+    dataset
+        A loaded dataset (not modified).
+    by, value
+        Keep the teams whose ``by`` column equals ``value`` (compared as text),
+        e.g. ``by="region", value="North"``. ``by=None`` or ``value=None``:
+        every team.
+    start, end
+        ``"YYYY-MM"`` months, inclusive; either may be None (open-ended). They
+        filter ``spend.period`` and ``deals.close_date`` by month (deals
+        without a close date are left out when a range is given).
+
+    Returns
+    -------
+    Dataset
+        Same provenance, fingerprint and source; filtered tables; a note
+        saying what was selected.
+
+    Raises
+    ------
+    SalesnbError
+        Unknown ``by``, a ``value`` not in the data, a malformed month or an
+        empty range; the message names the valid options.
+    """
+    tables = dict(dataset.tables)
+    notes = list(dataset.notes)
+    column = resolve_by(by)
+    if (column is not None and value is not None) or start is not None or end is not None:
+        tables["deals"] = with_new_customer_flag(tables["deals"])
+    if column is not None and value is not None:
+        tables = _restrict_to_teams(tables, _teams_matching(dataset, column, value))
+        notes.append(f"segment: {column} = {value}")
+    if start is not None or end is not None:
+        tables = _restrict_to_months(tables, _month(start, "start"), _month(end, "end"))
+        notes.append(f"period: {start or 'first month'} to {end or 'last month'}")
+    return replace(dataset, tables=tables, notes=notes)
+
+
+def with_new_customer_flag(deals: pd.DataFrame) -> pd.DataFrame:
+    """Deals with ``new_customer`` set on the *whole* table: True for each customer's first
+    won deal (earliest close date, then deal id; no customer id: the deal is its own
+    customer), so a segment or period never counts a returning customer as new again.
+    """
+    from salesnb.io.schema import NEW_CUSTOMER_FLAG
+
+    if NEW_CUSTOMER_FLAG in deals:
+        return deals
+    deals = deals.reset_index(drop=True)
+    won = deals[deals["outcome"] == "won"]
+    customer = (won["customer_id"].astype(object).where(won["customer_id"].notna(),
+                                                        won["deal_id"])
+                if "customer_id" in won else won["deal_id"])
+    ordered = won.assign(_customer=customer).sort_values(["close_date", "deal_id"])
+    first = ordered.index[~ordered["_customer"].duplicated()]
+    return deals.assign(**{NEW_CUSTOMER_FLAG: deals.index.isin(first)})
+
+
+def slug(value: object) -> str:
+    """A safe folder name for a segment value: lower case letters, digits, ``-`` and ``_``."""
+    text = re.sub(r"[^a-z0-9_]+", "-", str(value).strip().lower()).strip("-_")
+    return text or "blank"
+
+
+def _teams_matching(dataset: Dataset, column: str, value: object) -> pd.DataFrame:
+    teams = dataset.tables["teams"]
+    valid = segment_values(dataset, column)
+    if str(value) not in valid:
+        raise SalesnbError(f"no {column} {str(value)!r} in the data; valid values: "
+                           f"{', '.join(valid)}.")
+    return teams[teams[column].astype("string") == str(value)]
+
+
+def _restrict_to_teams(tables: dict[str, pd.DataFrame], teams: pd.DataFrame
+                       ) -> dict[str, pd.DataFrame]:
+    team_ids, leader_ids = set(teams["team_id"]), set(teams["leader_id"])
+    out = dict(tables, teams=teams.reset_index(drop=True))
+    for name, key, keep in (("leaders", "leader_id", leader_ids),
+                            ("style_changes", "leader_id", leader_ids),
+                            ("spend", "team_id", team_ids), ("deals", "team_id", team_ids),
+                            ("reps", "team_id", team_ids)):
+        if name in out:
+            out[name] = _keep(out[name], key, keep)
+    return _restrict_touches(out)
+
+
+def _restrict_to_months(tables: dict[str, pd.DataFrame], start: pd.Period | None,
+                        end: pd.Period | None) -> dict[str, pd.DataFrame]:
+    if start is not None and end is not None and start > end:
+        raise SalesnbError(f"the period starts ({start}) after it ends ({end}).")
+    spend, deals = tables["spend"], tables["deals"]
+    out = dict(tables, spend=spend[_in_months(spend["period"], start, end)].reset_index(drop=True),
+               deals=deals[_in_months(deals["close_date"], start, end)].reset_index(drop=True))
+    if out["spend"].empty and out["deals"].empty:
+        months = spend["period"].dt.to_period("M")
+        known = f"{months.min()} to {months.max()}" if len(months) else "none"
+        raise SalesnbError(f"no spend and no deals from {start or 'the start'} to "
+                           f"{end or 'the end'}; the data covers {known}.")
+    return _restrict_touches(out)
+
+
+def _restrict_touches(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    if "touches" in tables:
+        tables["touches"] = _keep(tables["touches"], "deal_id", set(tables["deals"]["deal_id"]))
+    return tables
+
+
+def _keep(frame: pd.DataFrame, key: str, values: set) -> pd.DataFrame:
+    return frame[frame[key].isin(values)].reset_index(drop=True)
+
+
+def _in_months(dates: pd.Series, start: pd.Period | None, end: pd.Period | None) -> pd.Series:
+    months = dates.dt.to_period("M")
+    keep = dates.notna()
+    if start is not None:
+        keep &= months >= start
+    if end is not None:
+        keep &= months <= end
+    return keep.fillna(False).astype(bool)
+
+
+def _month(text: str | None, what: str) -> pd.Period | None:
+    if text is None:
+        return None
+    if not MONTH.match(str(text)):
+        raise SalesnbError(f"period {what} {text!r} is not a month; write it as YYYY-MM "
+                           "(e.g. 2024-03).")
+    return pd.Period(str(text), freq="M")
+
+
+def open_data(data: str | Path | None = None, mapping: str | Path | None = None,
+              by: str | None = None, value: object = None, start: str | None = None,
+              end: str | None = None) -> Dataset:
+    """Load and validate ``data`` (default: the bundled demo) and select a segment/period:
+    the first step of every notebook (see :func:`select`).
+    """
+    from salesnb.io.loading import load
+    from salesnb.paths import DEMO_DIR
+
+    dataset = load(DEMO_DIR if data is None else data, mapping=mapping)
+    return select(dataset, by=by, value=value, start=start, end=end)

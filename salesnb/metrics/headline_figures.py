@@ -1,0 +1,33 @@
+"""Headline figures of a dataset or segment: cost, new customers and blended CAC."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from salesnb.metrics.measures import cac
+
+if TYPE_CHECKING:
+    from salesnb.io.dataset import Dataset
+
+
+def headline(dataset: Dataset) -> dict[str, float | int | None]:
+    """Headline figures of a dataset: cost, new customers and blended CAC.
+
+    Returns
+    -------
+    dict
+        ``spend`` (tactic spend), ``people_cost`` (allocated rep cost; 0 when
+        no reps table), ``total_cost`` (both), ``new_customers`` and
+        ``blended_cac`` (total cost / new customers; None when no customer was
+        won, never infinite), following the metric contract (docs/design.md).
+    """
+    row = cac(dataset, by=[]).iloc[0]
+    spend = 0.0 if pd.isna(row["spend"]) else float(row["spend"])  # NaN: no activity at all
+    people_cost = 0.0 if pd.isna(row["people_cost"]) else float(row["people_cost"])
+    customers = 0 if pd.isna(row["new_customers"]) else int(row["new_customers"])
+    total = spend + people_cost
+    return {"spend": spend, "people_cost": people_cost, "total_cost": total,
+            "new_customers": customers,
+            "blended_cac": total / customers if customers else None}

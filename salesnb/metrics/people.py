@@ -1,0 +1,158 @@
+"""People metrics: rep headcount, attrition and tenure by leader, style and team.
+
+A rep-month grid (reps x months of the data, in the query engine) carries the
+leader's style as it was in each month, so a rep who left under an autocratic
+leader counts there even if the leader changed style later.
+
+- headcount = average number of reps employed per month in the group
+- attrition rate = exits / rep-months x 12 (annualised)
+- median tenure (days) = median over reps of (exit date, or the end of the data,
+  minus hire date), each rep counted in the group of their last month
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from salesnb.engine.connection import as_engine, fetch
+from salesnb.errors import SalesnbError
+from salesnb.metrics.panel_query import as_count
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from salesnb.engine.connection import Engine
+    from salesnb.io.dataset import Dataset
+
+PEOPLE_DIMENSIONS = ("team_id", "leader_id", "region", "segment", "decision_style",
+                     "involvement", "recognition")
+
+
+def rep_months(data: Engine | Dataset) -> ir.Table:
+    """One row per rep and month employed, with team, leader and style of that month."""
+    import ibis
+
+    engine = as_engine(data)
+    if "reps" not in engine:
+        raise SalesnbError("people metrics need the reps table; map it in the mapping file")
+    spend, reps = engine["spend"], engine["reps"]
+    bounds = spend.aggregate(first=spend.period.min(), last=spend.period.max())
+    months = _month_grid(engine, bounds)
+    pairs = reps.cross_join(months)
+    month_end = pairs.period + ibis.interval(months=1)
+    employed = (pairs.hire_date < month_end) & (
+        pairs.exit_date.isnull() | (pairs.exit_date >= pairs.period))
+    pairs = pairs.filter(employed).mutate(
+        exited=as_count(pairs.exit_date.notnull() & (pairs.exit_date < month_end)))
+    teams, leaders, styles = engine["teams"], engine["leaders"], engine["style_periods"]
+    pairs = pairs.left_join(teams.select("team_id", "leader_id", *_present(
+        teams, ("region", "segment"))), pairs.team_id == teams.team_id).drop("team_id_right")
+    if "recognition" in leaders.columns:
+        pairs = pairs.left_join(leaders.select("leader_id", "recognition"),
+                                pairs.leader_id == leaders.leader_id).drop("leader_id_right")
+    pairs = pairs.left_join(styles, [pairs.leader_id == styles.leader_id,
+                                     pairs.period >= styles.valid_from,
+                                     pairs.period < styles.valid_to])
+    return pairs.drop("leader_id_right", "valid_from", "valid_to")
+
+
+def _month_grid(engine: Engine, bounds: ir.Table) -> ir.Table:
+    import ibis
+
+    row = fetch(bounds).iloc[0]
+    months = pd.date_range(row["first"], row["last"], freq="MS")
+    frame = pd.DataFrame({"period": months.astype("datetime64[ns]")})
+    return ibis.memtable(frame) if engine.backend != "pyspark" else engine.con.create_table(
+        "salesnb_months", frame, overwrite=True)
+
+
+def _present(table: ir.Table, columns: Sequence[str]) -> list[str]:
+    return [c for c in columns if c in table.columns]
+
+
+def attrition(data: Engine | Dataset, by: Sequence[str] = ("decision_style",)) -> pd.DataFrame:
+    """Headcount, exits, annualised attrition rate and median tenure per group."""
+    unknown = [d for d in by if d not in PEOPLE_DIMENSIONS]
+    if unknown:
+        raise SalesnbError(f"cannot group people by {unknown}; use {list(PEOPLE_DIMENSIONS)}")
+    grid = rep_months(data)
+    keys = list(by)
+    per_group = grid.group_by(keys).aggregate(
+        rep_months=grid.count(), exits=grid.exited.sum(), months=grid.period.nunique())
+    frame = fetch(per_group)
+    frame["headcount"] = frame["rep_months"] / frame["months"]
+    frame["attrition_rate"] = frame["exits"] / frame["rep_months"] * 12
+    tenure = _tenure(grid, keys)
+    frame = frame.merge(tenure, on=keys, how="left")
+    columns = [*keys, "headcount", "rep_months", "exits", "attrition_rate", "median_tenure_days"]
+    return frame[columns].sort_values(keys).reset_index(drop=True)
+
+
+def rep_last_months(data: Engine | Dataset) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+    """One row per rep with the team, leader and style of their last month; the data's window.
+
+    Returns the frame, the first day of the data and the day after its last month.
+    The input of the attrition hazard model (:func:`salesnb.models.attrition.attrition_hazards`).
+    """
+    return _last_months(rep_months(data))
+
+
+def _last_months(grid: ir.Table) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+    import ibis
+
+    last = ibis.window(group_by=grid.rep_id, order_by=ibis.desc(grid.period))
+    final = grid.mutate(rank=ibis.row_number().over(last)).filter(lambda t: t["rank"] == 0)
+    window = fetch(grid.aggregate(start=grid.period.min(),
+                                  end=grid.period.max() + ibis.interval(months=1))).iloc[0]
+    rows = fetch(final.drop("rank", "period", "exited"))
+    return rows, pd.Timestamp(window["start"]), pd.Timestamp(window["end"])
+
+
+def _tenure(grid: ir.Table, keys: list[str]) -> pd.DataFrame:
+    rows, _, end = _last_months(grid)
+    rows["tenure"] = (rows["exit_date"].fillna(end) - rows["hire_date"]).dt.days
+    return rows.groupby(keys, dropna=False)["tenure"].median().rename(
+        "median_tenure_days").reset_index()
+
+
+def attrition_cost(data: Engine | Dataset, by: Sequence[str] = ("decision_style",),
+                   replacement_share: float = 0.5) -> pd.DataFrame:
+    """What rep attrition costs per new customer, per group.
+
+    replacement cost = exits x the leaver's annual cost x ``replacement_share`` (hiring,
+    ramp-up and lost selling time; 0.5, half a year's cost, is a common rule of thumb:
+    set your own), counted in the group of the exit month; turnover cost per customer =
+    replacement cost / new customers of the group (missing where the group won none).
+    Leavers without an annual cost are valued at the mean annual cost of all reps.
+    """
+    from salesnb.metrics.measures import new_customers
+
+    if not 0 <= replacement_share <= 5:
+        raise SalesnbError(f"replacement_share is a multiple of annual cost (0.5 = half a "
+                           f"year); {replacement_share!r} is not plausible")
+    keys = list(by)
+    if not keys or any(d not in PEOPLE_DIMENSIONS for d in keys):
+        raise SalesnbError(f"group attrition cost by one or more of {list(PEOPLE_DIMENSIONS)}, "
+                           f"not {keys}")
+    engine = as_engine(data)
+    if "reps" not in engine or "annual_cost" not in engine["reps"].columns:
+        raise SalesnbError("attrition cost needs the reps table with annual_cost; map it")
+    reps = engine["reps"]
+    mean_cost = float(fetch(reps.aggregate(mean=reps.annual_cost.mean()))["mean"].iloc[0])
+    grid = rep_months(data)
+    leaver_cost = grid.exited * grid.annual_cost.fill_null(mean_cost)
+    frame = fetch(grid.group_by(keys).aggregate(exits=grid.exited.sum(),
+                                                leaver_cost=leaver_cost.sum()))
+    frame["replacement_cost"] = frame["leaver_cost"].astype(float) * replacement_share
+    customers = new_customers(data, by=keys)[[*keys, "new_customers"]]
+    frame = frame.merge(customers, on=keys, how="outer")
+    frame[["exits", "replacement_cost"]] = frame[["exits", "replacement_cost"]].fillna(0)
+    frame["new_customers"] = frame["new_customers"].fillna(0).astype(int)
+    won = frame["new_customers"] > 0
+    frame["turnover_cost_per_customer"] = (frame["replacement_cost"]
+                                           / frame["new_customers"].where(won))
+    columns = [*keys, "exits", "replacement_cost", "new_customers", "turnover_cost_per_customer"]
+    return frame[columns].sort_values(keys).reset_index(drop=True)

@@ -1,0 +1,46 @@
+"""Rep attrition: a Cox model of exits by the leader's style and recognition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesnb.models.drivers import REFERENCE, TIDY_COLUMNS, plain_term
+
+ATTRITION_REFERENCES = {**REFERENCE, "recognition": "no recognition"}
+"""The reference level of each term of :func:`attrition_hazards`."""
+
+
+def attrition_hazards(reps_last_month: pd.DataFrame, data_start: pd.Timestamp,
+                      data_end: pd.Timestamp) -> pd.DataFrame:
+    """Cox model of rep exits by decision style, involvement and recognition (hazard ratios).
+
+    ``reps_last_month``: one row per rep with ``hire_date``, ``exit_date`` and the
+    leader's style in the rep's last month (:func:`salesnb.metrics.people.rep_last_months`).
+    Time is days since hire; reps hired before the data start enter the risk set
+    at the data start (left truncation), so long-serving survivors do not dilute
+    the hazard. :func:`salesnb.report.words.with_findings` (with
+    :data:`ATTRITION_REFERENCES`) puts each hazard ratio in words.
+    """
+    import statsmodels.formula.api as smf
+
+    frame = reps_last_month.copy()
+    frame["days"] = (frame["exit_date"].fillna(data_end) - frame["hire_date"]).dt.days.clip(
+        lower=1)
+    entry = (frame["hire_date"].clip(lower=data_start) - frame["hire_date"]).dt.days
+    frame["entry"] = entry.clip(upper=frame["days"] - 1).clip(lower=0)
+    frame["left"] = frame["exit_date"].notna().astype(int)
+    terms = [f"C(decision_style, Treatment({REFERENCE['decision_style']!r}))",
+             f"C(involvement, Treatment({REFERENCE['involvement']!r}))"]
+    if "recognition" in frame and frame["recognition"].notna().all():
+        frame["recognition"] = frame["recognition"].astype(int)
+        terms.append("recognition")
+    result = smf.phreg("days ~ " + " + ".join(terms), frame, status=frame["left"],
+                       entry=frame["entry"]).fit()
+    ci = np.asarray(result.conf_int())
+    names = result.model.exog_names
+    out = pd.DataFrame({"term": [plain_term(n) for n in names],
+                        "estimate": np.exp(result.params), "ci_low": np.exp(ci[:, 0]),
+                        "ci_high": np.exp(ci[:, 1]), "p": result.pvalues})
+    out["model"], out["n"] = "cox (hazard ratio)", len(frame)
+    return out[TIDY_COLUMNS].reset_index(drop=True)

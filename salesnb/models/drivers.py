@@ -1,0 +1,236 @@
+"""Statistics: what tactics and leadership style do to cost per customer, with intervals.
+
+The drivers model is a count model on the team x tactic x month panel::
+
+    new_customers ~ tactic * decision_style + involvement + industry_years
+                    + admin_share + region [+ month],  offset log(spend)
+
+negative binomial (NB2, dispersion estimated) with errors clustered by team.
+With log(spend) as offset, exp(-coefficient) is a **CAC multiplier**: x0.85
+means 15% cheaper per customer than the reference level, other things equal.
+``elasticity=True`` estimates the spend exponent instead of fixing it at 1
+(diminishing returns), which keeps the multipliers unbiased when the next
+dollar buys less than the average one.
+
+Every result is a tidy DataFrame (term, estimate, ci_low, ci_high, p, model, n). The
+other models (grid, cross-checks, diagnostics, style changes, attrition) live beside this
+module; :mod:`salesnb.models.suite` runs them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salesnb.errors import SalesnbError
+
+REFERENCE = {"decision_style": "consultative", "involvement": "hybrid"}
+YEARS_UNIT, ADMIN_UNIT = 10.0, 0.1
+TIDY_COLUMNS = ["term", "estimate", "ci_low", "ci_high", "p", "model", "n"]
+
+
+@dataclass
+class DriversFit:
+    """A fitted drivers model: the statsmodels result plus what is needed to predict."""
+
+    result: Any  # a statsmodels results object (NegativeBinomial, Poisson, OLS, MixedLM)
+    data: pd.DataFrame
+    formula: str
+    model: str
+    reference_tactic: str
+    elasticity: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        """Number of cells the model used."""
+        return int(self.result.nobs)
+
+    @property
+    def references(self) -> dict[str, str]:
+        """The reference level of each categorical term (tactic, styles, region)."""
+        region = sorted(self.data["region"].unique())[0] if "region" in self.data else ""
+        return {"tactic": self.reference_tactic, **REFERENCE, "region": region}
+
+    @property
+    def clusters(self) -> int:
+        """Number of teams (the clusters of the standard errors)."""
+        return int(self.data["team_id"].nunique())
+
+    def critical(self, level: float = 0.95) -> float:
+        """Critical value from t with (teams - 1) degrees of freedom.
+
+        Cluster-robust standard errors are too small with few clusters; t(G-1)
+        instead of the normal is the usual first correction (the 50-seed coverage
+        study in benchmarks/README.md shows why).
+        """
+        from scipy import stats
+
+        return float(stats.t.ppf(0.5 + level / 2, self.clusters - 1))
+
+    def p_values(self, estimates, standard_errors) -> np.ndarray:
+        """Two-sided p-values on t with (teams - 1) degrees of freedom."""
+        from scipy import stats
+
+        t = np.asarray(estimates, dtype=float) / np.asarray(standard_errors, dtype=float)
+        return 2 * stats.t.sf(np.abs(t), self.clusters - 1)
+
+    def guarded_terms(self) -> list[str]:
+        """Terms whose clustered interval cannot be trusted (see :mod:`.wild_bootstrap`):
+        every term when teams are few or very unequal, else terms that few teams carry.
+        """
+        from salesnb.models import wild_bootstrap
+
+        if wild_bootstrap.needs_guard(self):
+            return [t for t in self.coefficients().index if t != "Intercept"]
+        return wild_bootstrap.thinly_supported_terms(self)
+
+    def coefficients(self) -> pd.Series:
+        """The model coefficients (log scale), without the dispersion parameter."""
+        return self.result.params.drop("alpha", errors="ignore")
+
+    def effects(self, level: float = 0.95, wild: Sequence[str] | bool = ()) -> pd.DataFrame:
+        """Each term as a CAC multiplier with its interval (tidy).
+
+        ``wild`` lists terms (model names, see :meth:`guarded_terms`) whose interval and
+        p-value come from the restricted wild cluster bootstrap instead (``True``: all);
+        their ``model`` column says so.
+        """
+        params = self.coefficients()
+        se = self.result.bse.loc[params.index]
+        crit = self.critical(level)
+        frame = pd.DataFrame({"coef": params, "low": params - crit * se,
+                              "high": params + crit * se, "p": self.p_values(params, se),
+                              "model": self.model})
+        frame = self._with_wild_intervals(frame, wild, level)
+        is_spend = frame.index == "log_spend"  # the spend exponent is reported as itself
+        tidy = pd.DataFrame({
+            "term": [plain_term(t) for t in frame.index],
+            "estimate": np.where(is_spend, frame["coef"], np.exp(-frame["coef"])),
+            "ci_low": np.where(is_spend, frame["low"], np.exp(-frame["high"])),
+            "ci_high": np.where(is_spend, frame["high"], np.exp(-frame["low"])),
+            "p": frame["p"].to_numpy(), "model": frame["model"].to_numpy(), "n": self.n})
+        return tidy[tidy["term"] != "Intercept"][TIDY_COLUMNS].reset_index(drop=True)
+
+    def _with_wild_intervals(self, frame: pd.DataFrame, wild, level: float) -> pd.DataFrame:
+        from salesnb.models import wild_bootstrap
+
+        terms = [t for t in frame.index if t != "Intercept"] if wild is True else list(wild)
+        if not terms:
+            return frame
+        boot = wild_bootstrap.bootstrap_intervals(self, terms, level).set_index("term")
+        frame = frame.copy()
+        frame.loc[terms, ["low", "high", "p"]] = boot[["ci_low", "ci_high", "p"]].to_numpy()
+        frame.loc[terms, "model"] = f"{self.model}, {wild_bootstrap.METHOD}"
+        return frame
+
+
+def model_frame(panel: pd.DataFrame) -> pd.DataFrame:
+    """The panel rows a model can use (spend > 0, complete traits), with scaled traits.
+
+    Rows with missing values are dropped *before* fitting, so cluster ids stay
+    aligned with the rows statsmodels keeps.
+    """
+    needed = ["new_customers", "spend", "tactic", "decision_style", "involvement", "team_id"]
+    frame = panel[panel["spend"] > 0].dropna(subset=needed).copy()
+    frame["log_spend"] = np.log(frame["spend"])
+    for column, centre, unit, name in (("industry_years", 10.0, YEARS_UNIT, "years10"),
+                                       ("admin_share", 0.3, ADMIN_UNIT, "admin10")):
+        if column in frame and frame[column].notna().all():
+            frame[name] = (frame[column].astype(float) - centre) / unit
+    if "region" in frame:
+        frame["region"] = frame["region"].fillna("unknown")
+    frame["month"] = frame["period"].dt.strftime("%Y-%m")
+    return frame.reset_index(drop=True)
+
+
+def fit_drivers(panel: pd.DataFrame, model: str = "negbin", elasticity: bool = False,
+                month_effects: bool = False, reference_tactic: str | None = None) -> DriversFit:
+    """Fit the drivers model on the analysis panel (see :func:`salesnb.metrics.panel`).
+
+    Parameters
+    ----------
+    model : ``"negbin"`` (default; overdispersed counts) or ``"poisson"`` (robust errors).
+    elasticity : estimate the spend exponent instead of fixing it at 1.
+    month_effects : add one effect per month (seasonality, shocks).
+    reference_tactic : the tactic others are compared with (default: the cheapest).
+    """
+    import statsmodels.formula.api as smf
+
+    frame = model_frame(panel)
+    if frame["team_id"].nunique() < 2:
+        raise SalesnbError("the drivers model needs at least two teams with spend")
+    reference_tactic = reference_tactic or cheapest_tactic(frame)
+    formula = drivers_formula(frame, reference_tactic, elasticity, month_effects)
+    groups = pd.factorize(frame["team_id"])[0]
+    offset = None if elasticity else frame["log_spend"]
+    fitter = {"negbin": smf.negativebinomial, "poisson": smf.poisson}.get(model)
+    if fitter is None:
+        raise SalesnbError(f"model must be 'negbin' or 'poisson', not {model!r}")
+    notes: list[str] = []
+    with captured_warnings(notes):
+        result = fitter(formula, frame, offset=offset).fit(
+            cov_type="cluster", cov_kwds={"groups": groups}, disp=0, maxiter=300)
+    if not result.mle_retvals.get("converged", True):
+        notes.append("the optimiser did not converge: treat the estimates with caution")
+    return DriversFit(result, frame, formula, model, reference_tactic, elasticity, notes)
+
+
+def cheapest_tactic(frame: pd.DataFrame) -> str:
+    """The tactic with the lowest spend per new customer (the default reference)."""
+    sums = frame.groupby("tactic")[["spend", "new_customers"]].sum()
+    return (sums["spend"] / sums["new_customers"].replace(0, np.nan)).idxmin()
+
+
+def drivers_formula(frame: pd.DataFrame, reference_tactic: str, elasticity: bool,
+             month_effects: bool) -> str:
+    """The drivers model's patsy formula for the columns ``frame`` has."""
+    terms = [f"C(tactic, Treatment({reference_tactic!r}))"
+             f" * C(decision_style, Treatment({REFERENCE['decision_style']!r}))",
+             f"C(involvement, Treatment({REFERENCE['involvement']!r}))"]
+    terms += [name for name in ("years10", "admin10") if name in frame]
+    if "region" in frame and frame["region"].nunique() > 1:
+        terms.append("C(region)")
+    if month_effects:
+        terms.append("C(month)")
+    if elasticity:
+        terms.append("log_spend")
+    return "new_customers ~ " + " + ".join(terms)
+
+
+class captured_warnings:
+    """Collect statsmodels warnings (convergence, boundary) as notes instead of losing them."""
+
+    def __init__(self, notes: list[str]):
+        self.notes = notes
+
+    def __enter__(self):
+        import warnings
+
+        self._catcher = warnings.catch_warnings(record=True)
+        self._caught = self._catcher.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self._catcher.__exit__(*exc)
+        for warning in self._caught:
+            text = str(warning.message).splitlines()[0]
+            if text not in self.notes:
+                self.notes.append(text)
+        return False
+
+
+def plain_term(term: str) -> str:
+    """``C(tactic, Treatment('referrals'))[T.events]`` -> ``tactic=events``."""
+    import re
+
+    parts = []
+    for piece in term.split(":"):
+        match = re.match(r"C\((\w+)(?:,[^)]*\))?\)\[T\.(.+)\]", piece)
+        parts.append(f"{match.group(1)}={match.group(2)}" if match else piece)
+    return ":".join(parts)

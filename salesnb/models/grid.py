@@ -1,0 +1,96 @@
+"""The CAC grid (every tactic under every style) and pairwise style contrasts within tactics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesnb.models.drivers import REFERENCE, DriversFit
+from salesnb.models.multiplicity import adjust_pvalues
+
+
+def cac_grid(fit: DriversFit, level: float = 0.95, spend: float | None = None) -> pd.DataFrame:
+    """Predicted CAC for every tactic under every decision style and involvement, with intervals.
+
+    Other variables are held at typical values (traits at their mean, region at
+    the reference). With the offset model CAC does not depend on the spend level;
+    with ``elasticity`` it is evaluated at ``spend`` (default: median cell spend).
+    """
+    frame = fit.data
+    spend = float(spend or frame["spend"].median())
+    rows = pd.MultiIndex.from_product(
+        [sorted(frame["tactic"].unique()), sorted(frame["decision_style"].unique()),
+         sorted(frame["involvement"].unique())],
+        names=["tactic", "decision_style", "involvement"]).to_frame(index=False)
+    typical = typical_values(frame, rows, spend)
+    design = design_rows(fit, typical)
+    params = fit.result.params.drop("alpha", errors="ignore")
+    cov = fit.result.cov_params().loc[params.index, params.index].to_numpy()
+    xb = design @ params.to_numpy()
+    se = np.sqrt(np.einsum("ij,jk,ik->i", design, cov, design))
+    z = fit.critical(level)
+    log_spend = np.log(spend)
+    # customers per unit of spend: exp(xb) (offset model) or exp(xb) * spend^b / spend
+    log_cac = (log_spend - xb) if fit.elasticity else -xb
+    rows["cac"] = np.exp(log_cac)
+    rows["ci_low"] = np.exp(log_cac - z * se)
+    rows["ci_high"] = np.exp(log_cac + z * se)
+    rows["se_log"] = se
+    cells = frame.groupby(["tactic", "decision_style", "involvement"]).size()
+    rows["cells"] = [int(cells.get(tuple(r), 0)) for r in rows[["tactic", "decision_style",
+                                                                 "involvement"]].to_numpy()]
+    rows["model"], rows["n"] = fit.model, fit.n
+    return rows
+
+
+def typical_values(frame: pd.DataFrame, rows: pd.DataFrame, spend: float) -> pd.DataFrame:
+    """``rows`` with every other model variable at a typical value (mean, reference)."""
+    typical = rows.copy()
+    for name in ("years10", "admin10"):
+        if name in frame:
+            typical[name] = frame[name].mean()
+    if "region" in frame:
+        typical["region"] = sorted(frame["region"].unique())[0]
+    typical["month"] = sorted(frame["month"].unique())[0]
+    typical["log_spend"] = np.log(spend)
+    typical["new_customers"] = 0
+    return typical
+
+
+def design_rows(fit: DriversFit, rows: pd.DataFrame) -> np.ndarray:
+    """The model's design matrix rows for ``rows`` (patsy, as fitted)."""
+    from patsy import build_design_matrices
+
+    design_info = fit.result.model.data.model_spec  # a patsy DesignInfo
+    return np.asarray(build_design_matrices([design_info], rows)[0])
+
+
+def style_contrasts(grid: pd.DataFrame, fit: DriversFit, method: str = "holm",
+                    involvement: str = REFERENCE["involvement"]) -> pd.DataFrame:
+    """Pairwise CAC ratios between decision styles within each tactic, multiplicity-adjusted."""
+    params = fit.result.params.drop("alpha", errors="ignore")
+    cov = fit.result.cov_params().loc[params.index, params.index].to_numpy()
+    sub = grid[grid["involvement"] == involvement].reset_index(drop=True)
+    design = design_rows(fit, typical_values(fit.data, sub[["tactic", "decision_style",
+                                                           "involvement"]],
+                                          float(fit.data["spend"].median())))
+    rows = []
+    for tactic, idx in sub.groupby("tactic").groups.items():
+        idx = list(idx)
+        for i, a in enumerate(idx):
+            for b in idx[i + 1:]:
+                diff = design[b] - design[a]  # log CAC(a) - log CAC(b) = xb_b - xb_a
+                est = diff @ params.to_numpy()
+                se = float(np.sqrt(diff @ cov @ diff))
+                p = float(fit.p_values(est, se)) if se > 0 else np.nan
+                rows.append({"tactic": tactic, "style": sub.at[a, "decision_style"],
+                             "versus": sub.at[b, "decision_style"], "log_ratio": est,
+                             "se": se, "p": p})
+    frame = pd.DataFrame(rows)
+    z = fit.critical(0.95)
+    frame["ratio"] = np.exp(frame["log_ratio"])
+    frame["ci_low"] = np.exp(frame["log_ratio"] - z * frame["se"])
+    frame["ci_high"] = np.exp(frame["log_ratio"] + z * frame["se"])
+    frame["p_adjusted"] = adjust_pvalues(frame["p"], method)
+    frame["method"] = method
+    return frame

@@ -1,0 +1,205 @@
+"""The model suite: every model on one panel, as one typed result with notes.
+
+:func:`model_suite` fits the drivers model (negative binomial or Poisson, chosen by the
+overdispersion test), the CAC grid and style contrasts, the log-CAC and MixedLM
+cross-checks, diagnostics, style changes and rep attrition, and says which model it used
+and why. Analyses the data cannot support are left out with a note, never a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pandas as pd
+
+from salesnb.errors import SalesnbError
+from salesnb.models import style_changes
+from salesnb.models.alternatives import fit_log_cac
+from salesnb.models.attrition import attrition_hazards
+from salesnb.models.diagnostics import (
+    influential_teams,
+    minimum_detectable_effect,
+    overdispersion_test,
+    residual_checks,
+)
+from salesnb.models.drivers import DriversFit, captured_warnings, fit_drivers, plain_term
+from salesnb.models.grid import cac_grid, style_contrasts
+
+FEW_TEAMS = 30
+THIN_CELL = 12
+
+
+@dataclass
+class ModelSuite:
+    """Every model on one panel: tidy tables, the reasons for the choices, and warnings.
+
+    Attributes
+    ----------
+    effects : the drivers model's effects as CAC multipliers (term, estimate, ci_low, ci_high,
+        p, model, n); intervals and p-values from the wild cluster bootstrap.
+    grid : estimated CAC per tactic x decision style x involvement, with intervals.
+    contrasts : pairwise CAC ratios between decision styles within each tactic (Holm).
+    alternatives : the log-CAC OLS and MixedLM cross-checks (same columns as ``effects``).
+    mde : per term, the smallest CAC change the data would detect (80% power).
+    dispersion : the overdispersion test (alpha, t, p).
+    influential_teams : teams whose removal would move an effect most.
+    residuals : Pearson residual checks overall, by tactic and by style.
+    references : the reference level of each categorical term (for sentences).
+    notes : which model and why; few teams, thin cells, warnings; analyses left out.
+    seconds : wall time of the suite.
+    style_change_effects, style_change_event_study, style_change_pretrend : the
+        difference-in-differences results (None when no leader changed style).
+    attrition : Cox hazard ratios of rep exits (None without a reps table).
+    attrition_cost : turnover cost per new customer by style (None without annual cost).
+    """
+
+    effects: pd.DataFrame
+    grid: pd.DataFrame
+    contrasts: pd.DataFrame
+    alternatives: pd.DataFrame
+    mde: pd.DataFrame
+    dispersion: pd.DataFrame
+    influential_teams: pd.DataFrame
+    residuals: pd.DataFrame
+    references: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    style_change_effects: pd.DataFrame | None = None
+    style_change_event_study: pd.DataFrame | None = None
+    style_change_pretrend: pd.DataFrame | None = None
+    attrition: pd.DataFrame | None = None
+    attrition_cost: pd.DataFrame | None = None
+
+    TABLES: ClassVar[tuple[str, ...]] = (
+        "effects", "grid", "contrasts", "alternatives", "mde", "dispersion",
+        "influential_teams", "residuals", "style_change_effects", "style_change_event_study",
+        "style_change_pretrend", "attrition", "attrition_cost")
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables that were estimated, by name (those left out are absent)."""
+        return {name: getattr(self, name) for name in self.TABLES
+                if getattr(self, name) is not None}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        """``suite["effects"]`` is ``suite.effects`` (KeyError for a table left out)."""
+        table = getattr(self, name, None) if name in self.TABLES else None
+        if table is None:
+            raise KeyError(name)
+        return table
+
+
+def model_suite(data, month_effects: bool = False, model: str = "auto") -> ModelSuite:
+    """Run the drivers model, its alternatives, the CAC grid, contrasts, style changes,
+    attrition and diagnostics on a Dataset or Engine; say which model is used and why.
+
+    ``model``: ``"auto"`` (negative binomial when the overdispersion test says so, else
+    Poisson), ``"negbin"`` or ``"poisson"``.
+    """
+    import time
+
+    from salesnb.engine.connection import as_engine
+    from salesnb.metrics import measures as metrics
+    from salesnb.metrics import people
+
+    started = time.perf_counter()
+    panel = metrics.panel(data)
+    dispersion = overdispersion_test(panel)
+    if model not in ("auto", "negbin", "poisson"):
+        raise SalesnbError(f"model must be 'auto', 'negbin' or 'poisson', not {model!r}")
+    kind = model if model != "auto" else "negbin" if dispersion["p"] < 0.05 else "poisson"
+    test = f"the overdispersion test gives alpha = {dispersion['alpha']:.2f} " \
+           f"(p = {dispersion['p']:.2g})"
+    why = f"you chose it ({test})" if model != "auto" else test
+    notes = [f"main model: {'negative binomial' if kind == 'negbin' else 'Poisson'} with team-"
+             f"clustered errors, because {why}; log-CAC OLS and MixedLM "
+             "are shown as cross-checks (they leave out cells without a customer)."]
+    main = fit_drivers(panel, model=kind, month_effects=month_effects)
+    notes += [f"{main.model}: {n}" for n in main.notes]
+    notes += _data_warnings(main)
+    notes.append(_interval_note(main))
+    grid = cac_grid(main)
+    effects = main.effects(wild=True)
+    suite = ModelSuite(
+        effects=effects[effects["term"] != "log_spend"].reset_index(drop=True), grid=grid,
+        contrasts=style_contrasts(grid, main),
+        alternatives=pd.concat([fit_log_cac(panel).effects(),
+                                fit_log_cac(panel, mixed=True).effects()]),
+        mde=minimum_detectable_effect(main), dispersion=pd.DataFrame([dispersion]),
+        influential_teams=influential_teams(main), residuals=residual_checks(main),
+        references=main.references, notes=notes)
+    strong = suite.influential_teams.query("largest_shift_se > 1")
+    if len(strong):
+        notes.append("teams that alone move an effect by more than one standard error: "
+                     + ", ".join(f"{r.team_id} ({r.term})" for r in strong.itertuples()))
+    changes = _attempt(notes, "style changes", style_changes.style_change_effects, panel) or {}
+    suite.style_change_effects = changes.get("effects")
+    suite.style_change_event_study = changes.get("event_study")
+    suite.style_change_pretrend = changes.get("pretrend")
+    if "reps" in as_engine(data):
+        reps, start, end = people.rep_last_months(data)
+        suite.attrition = _attempt(notes, "rep attrition", attrition_hazards, reps, start, end)
+        suite.attrition_cost = _attempt(notes, "attrition cost", people.attrition_cost, data)
+    suite.seconds = time.perf_counter() - started
+    return suite
+
+
+def _attempt(notes: list[str], what: str, function, *args):
+    """Run an optional analysis; its warnings become notes; if the data cannot support it,
+    say why and go on.
+    """
+    from numpy.linalg import LinAlgError
+
+    caught: list[str] = []
+    try:
+        with captured_warnings(caught):
+            return function(*args)
+    except (SalesnbError, LinAlgError, ValueError) as exc:
+        reason = "singular design: too few observations for this model" if isinstance(
+            exc, LinAlgError) else str(exc).splitlines()[0]
+        notes.append(f"{what}: not estimated ({reason})")
+        return None
+    finally:
+        notes.extend(f"{what}: {warning}" for warning in caught)
+
+
+def _interval_note(fit: DriversFit) -> str:
+    """Why the effects' intervals come from the wild cluster bootstrap, and where it matters
+    most (the terms clustered errors get wrong: few teams, or few teams on one side).
+    """
+    from salesnb.models import wild_bootstrap
+
+    guarded = fit.guarded_terms()
+    if len(guarded) == len(fit.coefficients()) - 1:
+        where = "; with few or very unequal teams the clustered intervals would be too narrow"
+    elif guarded:
+        where = (f"; it matters most for {', '.join(plain_term(t) for t in guarded)} (fewer "
+                 f"than {wild_bootstrap.FEW_TREATED_TEAMS} teams on one side)")
+    else:
+        where = ""
+    return (f"few-team guard: the effects' intervals and p-values come from the "
+            f"{wild_bootstrap.METHOD}, which covered the planted effects 90-98% of the time in "
+            f"the 50-seed study (clustered t intervals: 80-98%){where}; the CAC grid and "
+            "contrasts use clustered t(teams - 1) intervals")
+
+
+def _data_warnings(fit: DriversFit) -> list[str]:
+    """Few teams, unbalanced clusters, thin tactic x style cells: said, not hidden."""
+    frame = fit.data
+    notes = []
+    sizes = frame.groupby("team_id").size()
+    if len(sizes) < FEW_TEAMS:
+        notes.append(f"only {len(sizes)} teams: clustered intervals are too narrow with fewer "
+                     f"than {FEW_TEAMS}; the effects use the wild cluster bootstrap, the CAC "
+                     "grid and contrasts still use t(teams - 1): read them as optimistic")
+    if sizes.max() > 5 * sizes.min():
+        notes.append("teams differ a lot in size (largest > 5x smallest): clustered "
+                     "intervals lean on the large teams")
+    cells = frame.groupby(["tactic", "decision_style"]).size()
+    thin = cells[cells < THIN_CELL]
+    if len(thin):
+        listed = ", ".join(f"{t} x {s}" for t, s in thin.index[:5])
+        notes.append(f"too little data to estimate well ({THIN_CELL}+ team-months needed): "
+                     f"{listed}")
+    return notes

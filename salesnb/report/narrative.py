@@ -1,0 +1,219 @@
+"""Plain words for leadership: the few findings that matter, each with its uncertainty.
+
+:func:`key_findings` ranks candidate findings from the metrics, the model suite and the
+budget reallocation and keeps the first ``limit``, in this order of priority:
+
+1. **tactics**: the cheapest and the dearest tactic per new customer (program CAC with its
+   bootstrap interval), and how far apart they are;
+2. **leadership style**: the decision-style effect with the smallest p-value in the drivers
+   model (said as "no clear difference" when no style effect is clear);
+3. **tactic x style**: interactions that stay significant after Holm's correction;
+4. **budget**: what moving budget between tactics, within spend levels already observed,
+   would add in customers a month and do to blended CAC (with the bootstrap interval);
+5. **leader traits**: involvement, industry experience, admin time, where clear;
+6. **people**: rep attrition hazard ratios by style and recognition, where clear, with the
+   turnover cost per new customer.
+
+Every sentence carries its interval; a result whose interval includes "no difference" is
+never stated as a difference (see :func:`salesnb.report.words.describe_effect`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salesnb.models.attrition import ATTRITION_REFERENCES
+from salesnb.models.multiplicity import adjust_pvalues
+from salesnb.report.words import describe_effect, money, with_findings
+
+__all__ = ["Finding", "as_markdown", "bullets", "describe_effect", "extremes", "formatted",
+           "key_findings", "leadership_terms", "money", "with_findings"]
+
+COLUMNS = ["topic", "finding", "strength"]
+
+
+@dataclass
+class Finding:
+    """One candidate finding: its topic, sentence and how clear it is (a p-value or 0)."""
+
+    topic: str
+    finding: str
+    strength: float
+
+
+def key_findings(suite, tactic_cac: pd.DataFrame | None = None, allocation=None,
+                 currency: str = "", limit: int = 5) -> pd.DataFrame:
+    """The three to five findings that matter, as a tidy table (topic, finding, strength).
+
+    Parameters
+    ----------
+    suite : :class:`salesnb.models.ModelSuite` of the data.
+    tactic_cac : :func:`salesnb.metrics.cac_intervals` by tactic (optional).
+    allocation : :class:`salesnb.budget.Allocation` (optional).
+    currency : label for money.
+    limit : at most this many findings.
+    """
+    effects = with_findings(suite.effects, suite.references)
+    candidates = [
+        *_tactic_findings(tactic_cac, currency),
+        *_style_findings(effects),
+        *_interaction_findings(effects),
+        *_budget_findings(allocation, currency),
+        *_trait_findings(effects),
+        *_people_findings(suite, currency),
+    ]
+    frame = pd.DataFrame([vars(c) for c in candidates], columns=COLUMNS)
+    return frame.head(limit).reset_index(drop=True)
+
+
+def _tactic_findings(table: pd.DataFrame | None, currency: str) -> list[Finding]:
+    if table is None or table["program_cac"].notna().sum() < 2:
+        return []
+    ranked = table.dropna(subset=["program_cac"]).sort_values("program_cac")
+    cheap, dear = ranked.iloc[0], ranked.iloc[-1]
+    ratio = dear["program_cac"] / cheap["program_cac"]
+    sentence = (f"{_words(cheap['tactic']).capitalize()} win new customers at the lowest "
+                f"cost: {money(cheap['program_cac'], currency)} each (95% CI "
+                f"{money(cheap['program_cac_low'])}-{money(cheap['program_cac_high'])}); "
+                f"{_words(dear['tactic'])} cost the most, "
+                f"{money(dear['program_cac'], currency)} (95% CI "
+                f"{money(dear['program_cac_low'])}-{money(dear['program_cac_high'])}), "
+                f"{ratio:.1f} times as much.")
+    return [Finding("tactics", sentence, 0.0)]
+
+
+def _style_findings(effects: pd.DataFrame) -> list[Finding]:
+    styles = effects[effects["term"].str.fullmatch(r"decision_style=\w+")]
+    if styles.empty:
+        return []
+    clear = styles[(styles["ci_high"] < 1) | (styles["ci_low"] > 1)]
+    if clear.empty:
+        low, high = styles["ci_low"].min(), styles["ci_high"].max()
+        return [Finding("leadership style", "No clear difference in cost per customer "
+                        f"between leadership decision styles (multipliers between "
+                        f"{low:.2f} and {high:.2f} are all consistent with the data).", 1.0)]
+    best = clear.sort_values("p").iloc[0]
+    return [Finding("leadership style", best["finding"], float(best["p"]))]
+
+
+def _interaction_findings(effects: pd.DataFrame) -> list[Finding]:
+    pairs = effects[effects["term"].str.contains(":")].copy()
+    if pairs.empty:
+        return []
+    pairs["p_holm"] = adjust_pvalues(pairs["p"], "holm")
+    clear = pairs[pairs["p_holm"] < 0.05].sort_values("p_holm")
+    return [Finding("tactic x leadership style",
+                    f"{row.finding[:-1]}; still clear after correcting for the "
+                    f"{len(pairs)} combinations tested (Holm).", float(row.p_holm))
+            for row in clear.head(2).itertuples()]
+
+
+def _budget_findings(allocation, currency: str) -> list[Finding]:
+    if allocation is None:
+        return []
+    summary = allocation.summary.set_index("measure")
+    customers, cac = summary.loc["expected_customers"], summary.loc["program_cac"]
+    if customers["change_low"] <= 0:
+        return [Finding("budget", "Moving budget between tactics would not clearly win more "
+                        "customers at the same spend (95% CI of the change "
+                        f"{customers['change_low']:+.0f} to {customers['change_high']:+.0f} "
+                        "a month).", 1.0)]
+    moved = allocation.table.assign(label=allocation.labels).sort_values("change")
+    current = float(allocation.table["current_spend"].sum())
+    total = ("at the same total of" if abs(allocation.budget - current) <= 1e-6 * current
+             else f"with {money(current, currency)} a month becoming")
+    sentence = (f"Moving budget from {_words(moved.iloc[0]['label'])} towards "
+                f"{_words(moved.iloc[-1]['label'])}, {total} "
+                f"{money(allocation.budget, currency)} a month, would win about "
+                f"{customers['change']:.0f} more new customers a month (95% CI "
+                f"{customers['change_low']:.0f}-{customers['change_high']:.0f}) and bring "
+                f"program CAC from {money(cac['before'], currency)} to "
+                f"{money(cac['after'], currency)} (95% CI {money(cac['after_low'])}-"
+                f"{money(cac['after_high'])}).")
+    if allocation.table["extrapolated"].any():
+        sentence += " Some tactics would leave the spend range seen so far: test in steps."
+    return [Finding("budget", sentence, 0.0)]
+
+
+def _trait_findings(effects: pd.DataFrame) -> list[Finding]:
+    traits = effects[effects["term"].str.match(r"(involvement=|years10|admin10)")]
+    clear = traits[(traits["ci_high"] < 1) | (traits["ci_low"] > 1)].sort_values("p")
+    return [Finding("leader traits", row.finding, float(row.p))
+            for row in clear.head(2).itertuples()]
+
+
+def _people_findings(suite, currency: str) -> list[Finding]:
+    if "attrition" not in suite.tables:
+        return []
+    hazards = suite["attrition"]
+    clear = hazards[(hazards["ci_high"] < 1) | (hazards["ci_low"] > 1)].sort_values("p")
+    if clear.empty:
+        return []
+    row = clear.iloc[0]
+    sentence = describe_effect(row["term"], row["estimate"], row["ci_low"], row["ci_high"],
+                               ATTRITION_REFERENCES, subject="rep attrition")
+    if "attrition_cost" in suite.tables:
+        cost = suite["attrition_cost"].dropna(subset=["turnover_cost_per_customer"])
+        if "decision_style" in cost and len(cost):
+            parts = ", ".join(f"{_words(r.decision_style)} {money(r.turnover_cost_per_customer)}"
+                              for r in cost.itertuples())
+            sentence += (f" Replacing leavers costs per new customer: {parts} {currency}"
+                         .rstrip() + ".")
+    return [Finding("people", sentence, float(row["p"]))]
+
+
+def _words(text: str) -> str:
+    return str(text).replace("_", " ")
+
+
+def as_markdown(findings: pd.DataFrame) -> str:
+    """The findings as a numbered Markdown list with the topic in bold."""
+    return "\n".join(f"{i}. **{row.topic.capitalize()}.** {row.finding}"
+                     for i, row in enumerate(findings.itertuples(), start=1))
+
+
+def bullets(lines: list[str]) -> str:
+    """Notes as a Markdown bullet list (``_No notes._`` when empty)."""
+    return "\n".join(f"- {line}" for line in lines) if lines else "_No notes._"
+
+
+def formatted(frame: pd.DataFrame, money_columns: tuple[str, ...] = (),
+              percent_columns: tuple[str, ...] = (), decimals: int = 2):
+    """A pandas Styler for reports: money and counts without decimals, shares as
+    percentages, other numbers rounded (in significant digits when they span many orders
+    of magnitude, e.g. an unstable hazard ratio), no index.
+    """
+    formats = {c: "{:,.0f}" for c in money_columns if c in frame}
+    formats |= {c: "{:.0%}" for c in percent_columns if c in frame}
+    counts = frame.select_dtypes("integer").columns.difference(list(formats))
+    formats |= {c: "{:,.0f}" for c in counts}
+    numeric = frame.select_dtypes("number").columns.difference(list(formats))
+    formats |= {c: f"{{:,.{decimals}g}}" if _large_range(frame[c]) else f"{{:,.{decimals}f}}"
+                for c in numeric}
+    return frame.style.format(formats, na_rep="-").hide(axis="index")
+
+
+def leadership_terms(effects: pd.DataFrame) -> list[str]:
+    """The effects leadership acts on: decision style, involvement, leader traits, and the
+    tactic x style combinations that stay clear after Holm's correction.
+    """
+    own = effects["term"].str.match(r"(decision_style=|involvement=|years10|admin10)")
+    pairs = effects[effects["term"].str.contains(":")]
+    clear = pairs["term"][adjust_pvalues(pairs["p"], "holm") < 0.05] if len(pairs) else []
+    return [*effects.loc[own & ~effects["term"].str.contains(":"), "term"], *clear]
+
+
+def _large_range(values: pd.Series) -> bool:
+    finite = values[np.isfinite(values.astype(float))].abs()
+    return bool(len(finite)) and (finite.max() >= 1e6 or (0 < finite[finite > 0].min() < 1e-3))
+
+
+def extremes(frame: pd.DataFrame, column: str, n: int = 5) -> pd.DataFrame:
+    """The ``n`` rows with the lowest and the ``n`` with the highest ``column`` (all rows,
+    sorted, when there are no more than ``2 n``): cheapest and dearest teams, say.
+    """
+    ordered = frame.sort_values(column)
+    return ordered if len(ordered) <= 2 * n else pd.concat([ordered.head(n), ordered.tail(n)])

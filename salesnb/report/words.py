@@ -1,0 +1,96 @@
+"""Words for results: one plain sentence per effect, human labels, money.
+
+The statistics layer returns numbers; this module turns them into sentences that never
+overstate: an interval that includes "no difference" is said as no clear difference, an
+unbounded one as "the data cannot pin this down".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,
+                    references: dict[str, str] | None = None,
+                    subject: str = "cost per customer") -> str:
+    """One plain-English sentence about a CAC multiplier, never overstating.
+
+    An interval that includes 1 is reported as "no clear difference" with its range; an
+    unbounded one (the wild bootstrap with very few teams) as "the data cannot pin this down".
+    """
+    label = _label(term, references or {})
+    if not (np.isfinite(ci_high) and ci_low > 0):
+        return (f"{label}: the data cannot pin this down (the 95% interval is unbounded: "
+                "too few teams).")
+    if ci_low <= 1 <= ci_high:
+        return (f"{label}: no clear difference in {subject} (95% CI from "
+                f"{_change(ci_low)} to {_change(ci_high)}).")
+    direction = "lower" if estimate < 1 else "higher"
+    size = abs(1 - estimate) * 100
+    bounds = sorted(abs(1 - b) * 100 for b in (ci_low, ci_high))
+    return (f"{label}: {size:.0f}% {direction} {subject} "
+            f"(95% CI {bounds[0]:.0f}-{bounds[1]:.0f}%).")
+
+
+def with_findings(effects: pd.DataFrame, references: dict[str, str] | None = None,
+                  subject: str = "cost per customer") -> pd.DataFrame:
+    """The effects table with one plain sentence per effect (column ``finding``).
+
+    Parameters
+    ----------
+    effects
+        A tidy effects table (``term``, ``estimate``, ``ci_low``, ``ci_high``), e.g.
+        ``suite.effects`` or ``suite.attrition``.
+    references
+        The reference level of each categorical term (``suite.references``), named in
+        the sentences ("vs consultative").
+    subject
+        What the multiplier applies to ("cost per customer", "rep attrition").
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``effects`` with a ``finding`` column.
+    """
+    out = effects.copy()
+    out["finding"] = [describe_effect(r.term, r.estimate, r.ci_low, r.ci_high, references,
+                                      subject=subject) for r in out.itertuples()]
+    return out
+
+
+def money(value: float | None, currency: str = "") -> str:
+    """``1234.6`` -> ``"1,235 USD"`` (no decimals: these are planning figures)."""
+    if value is None or not np.isfinite(value):
+        return "undefined"
+    return f"{value:,.0f} {currency}".strip()
+
+
+def _change(multiplier: float) -> str:
+    pct = (multiplier - 1) * 100
+    return f"{abs(pct):.0f}% {'lower' if pct < 0 else 'higher'}"
+
+
+def _label(term: str, references: dict[str, str]) -> str:
+    def words(text: str) -> str:
+        return text.replace("_", " ")
+
+    parts = dict(part.partition("=")[::2] for part in term.split(":"))
+    if len(parts) == 2 and {"tactic", "decision_style"} <= set(parts):
+        return (f"{words(parts['tactic']).capitalize()} under {words(parts['decision_style'])} "
+                "leaders, beyond the tactic and style effects")
+    name, value = next(iter(parts.items()))
+    if name == "tactic":
+        return f"{words(value).capitalize()} vs {words(references.get('tactic', 'reference'))}"
+    if name in ("decision_style", "involvement"):
+        return (f"Teams under {words(value)} leaders (vs "
+                f"{words(references.get(name, 'reference'))})")
+    if name == "region":
+        return f"Region {value} (vs {references.get('region', 'reference')})"
+    if name == "recognition":
+        return "Teams whose leader recognises reps (vs not)"
+    if name == "years10":
+        return "Each 10 more years of leader industry experience"
+    if name == "admin10":
+        return "Each 10 more points of leader time on admin"
+    return term
