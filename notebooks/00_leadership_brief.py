@@ -43,21 +43,19 @@ max_extrapolation = 1.0  # advice may go this many times past the highest spend 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from salesnb import metrics, narrative, plots, segments
+from salesnb import narrative, plots, segments
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
 display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"])))
 
 # %%
-from salesnb import budget, curves, models
+from salesnb.report import brief
 
-suite = models.model_suite(data_set, model=model)
-tactic_cac = metrics.cac_intervals(data_set, by=["tactic"], n_boot=n_boot, seed=seed)
-response = curves.fit_response_curves(metrics.panel(data_set), n_boot=n_boot, seed=seed)
-allocation = budget.reallocate(response, max_extrapolation=max_extrapolation)
-findings = narrative.key_findings(suite, tactic_cac, allocation, currency=currency)
-facts = metrics.headline(data_set)
+inputs = brief.brief_inputs(data_set, model=model, n_boot=n_boot, seed=seed,
+                            max_extrapolation=max_extrapolation)
+findings = narrative.key_findings(inputs.suite, inputs.tactic_cac, inputs.allocation,
+                                  currency=currency)
 
 # %% [markdown]
 # ## What matters
@@ -66,34 +64,43 @@ facts = metrics.headline(data_set)
 display(Markdown(narrative.as_markdown(findings)))
 
 # %%
-display(Markdown(
-    f"**Headline.** {facts['new_customers']:,} new customers for "
-    f"{narrative.money(facts['total_cost'], currency)} of tactic spend and sales people cost: "
-    f"a blended CAC of {narrative.money(facts['blended_cac'], currency)} per new customer."))
+display(Markdown(brief.headline_sentence(inputs.facts, currency)))
+if inputs.missing:
+    display(Markdown(narrative.bullets(inputs.missing)))
 
 # %% [markdown]
 # ## Cost per new customer by tactic
 
 # %%
-plots.cac_bars(tactic_cac, currency=currency)
-plt.show()
+if inputs.tactic_cac is not None:
+    plots.cac_bars(inputs.tactic_cac, currency=currency)
+    plt.show()
+else:
+    display(Markdown(data_set.lacks("cac")))
 
 # %% [markdown]
 # ## What leadership changes (CAC multipliers from the drivers model)
 
 # %%
-plots.effects_forest(suite["effects"], terms=narrative.leadership_terms(suite["effects"]))
-plt.show()
+if inputs.suite.effects is not None:
+    plots.effects_forest(inputs.suite.effects,
+                         terms=narrative.leadership_terms(inputs.suite.effects))
+    plt.show()
+else:
+    display(Markdown(inputs.suite.notes[0]))
 
 # %% [markdown]
 # ## Budget: where the next dollar buys more customers
 
 # %%
-plots.allocation_bars(allocation)
-plt.show()
+if inputs.allocation is not None:
+    plots.allocation_bars(inputs.allocation)
+    plt.show()
+else:
+    display(Markdown(narrative.bullets(inputs.missing)))
 
 # %% [markdown]
 # ## How sure we are
 
 # %%
-display(Markdown(narrative.bullets(suite.notes + response.notes + allocation.notes)))
+display(Markdown(narrative.bullets(inputs.notes)))

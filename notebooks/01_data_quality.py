@@ -51,6 +51,7 @@ display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"]))
 # %%
 from salesnb import quality
 
+display(Markdown(f"```\n{data_set.describe()}\n```"))
 narrative.formatted(quality.table_overview(data_set))
 
 # %% [markdown]
@@ -58,7 +59,11 @@ narrative.formatted(quality.table_overview(data_set))
 
 # %%
 monthly = metrics.cac(data_set, by=[], period="month")
-plots.cac_trend(monthly, measure="spend", currency=currency)
+if data_set.lacks("cac") is None:
+    plots.cac_trend(monthly, measure="spend", currency=currency)
+else:
+    display(Markdown(data_set.lacks("cac")))
+    plots.cac_trend(monthly, measure="new_customers")
 plt.show()
 
 # %% [markdown]

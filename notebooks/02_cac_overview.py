@@ -47,32 +47,50 @@ data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
 display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"])))
 
 # %%
+from salesnb.report import brief
+
 facts = metrics.headline(data_set)
-display(Markdown(
-    f"{facts['new_customers']:,} new customers; "
-    f"tactic spend {narrative.money(facts['spend'], currency)}, "
-    f"people cost {narrative.money(facts['people_cost'], currency)}; blended CAC "
-    f"{narrative.money(facts['blended_cac'], currency)}."))
+display(Markdown(brief.headline_sentence(facts, currency)))
 
 # %% [markdown]
 # ## Trend by leadership decision style
 
 # %%
-trend = metrics.cac(data_set, by=["decision_style"], period=period)
-plots.cac_trend(trend, by="decision_style", currency=currency)
-plt.show()
+if data_set.lacks("style") is None:
+    trend = metrics.cac(data_set, by=["decision_style"], period=period)
+    plots.cac_trend(trend, by="decision_style", currency=currency)
+    plt.show()
+elif data_set.lacks("cac") is None:
+    display(Markdown(data_set.lacks("style")))
+    plots.cac_trend(metrics.cac(data_set, by=[], period=period), currency=currency)
+    plt.show()
+else:
+    display(Markdown(data_set.lacks("cac")))
 
 # %% [markdown]
 # ## By tactic
 
 # %%
-narrative.formatted(metrics.cac(data_set, by=["tactic"]),
-                    money_columns=("spend", "people_cost", "program_cac", "loaded_cac"))
+if data_set.lacks("cac") is None:
+    display(narrative.formatted(metrics.cac(data_set, by=["tactic"]),
+                                money_columns=("spend", "people_cost", "program_cac",
+                                               "loaded_cac")))
+else:
+    display(narrative.formatted(metrics.funnel(data_set, by=["tactic"]),
+                                percent_columns=("win_rate",)))
 
 # %% [markdown]
 # ## By team (cheapest and dearest five)
 
 # %%
-by_team = metrics.cac(data_set, by=["team_id", "region"])
-narrative.formatted(narrative.extremes(by_team, "loaded_cac", n=5),
-                    money_columns=("spend", "people_cost", "program_cac", "loaded_cac"))
+if data_set.lacks("team_ranking") is not None:
+    display(Markdown(data_set.lacks("team_ranking")))
+elif data_set.lacks("cac") is None:
+    by_team = metrics.cac(data_set, by=["team_id"])
+    display(narrative.formatted(narrative.extremes(by_team, "loaded_cac", n=5),
+                                money_columns=("spend", "people_cost", "program_cac",
+                                               "loaded_cac")))
+else:
+    by_team = metrics.funnel(data_set, by=["team_id"])
+    display(narrative.formatted(narrative.extremes(by_team, "win_rate", n=5),
+                                percent_columns=("win_rate",)))

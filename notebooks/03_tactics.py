@@ -54,11 +54,14 @@ display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"]))
 # ## Program and loaded CAC per tactic, with 95% intervals
 
 # %%
-intervals = metrics.cac_intervals(data_set, by=["tactic"], n_boot=n_boot, seed=seed)
-plots.cac_bars(intervals, currency=currency)
-plt.show()
-narrative.formatted(intervals.drop(columns=["n_boot", "seed"]),
-                    money_columns=[c for c in intervals if "cac" in c])
+if data_set.lacks("cac") is None:
+    intervals = metrics.cac_intervals(data_set, by=["tactic"], n_boot=n_boot, seed=seed)
+    plots.cac_bars(intervals, currency=currency)
+    plt.show()
+    display(narrative.formatted(intervals.drop(columns=["n_boot", "seed"]),
+                                money_columns=tuple(c for c in intervals if "cac" in c)))
+else:
+    display(Markdown(data_set.lacks("cac")))
 
 # %% [markdown]
 # ## Funnel per tactic
@@ -70,13 +73,32 @@ narrative.formatted(funnel, money_columns=("spend", "cost_per_deal", "avg_deal_s
                     percent_columns=("win_rate",))
 
 # %% [markdown]
+# ## Open pipeline per tactic
+
+# %%
+narrative.formatted(metrics.pipeline(data_set, by=["tactic"]), money_columns=("open_amount",))
+
+# %% [markdown]
+# ## Lead conversion by source
+
+# %%
+if data_set.lacks("conversion") is None:
+    display(narrative.formatted(metrics.conversion(data_set, by=["tactic"]),
+                                percent_columns=("conversion_rate", "conversion_rate_low",
+                                                 "conversion_rate_high", "win_rate",
+                                                 "win_rate_low", "win_rate_high",
+                                                 "lead_to_won")))
+else:
+    display(Markdown(data_set.lacks("conversion")))
+
+# %% [markdown]
 # ## Multi-touch attribution
 
 # %%
 from salesnb import attribution
 
-if "touches" in data_set:
+if data_set.lacks("attribution") is None and data_set.lacks("cac") is None:
     display(narrative.formatted(attribution.attributed_cac(data_set, model=attribution_model),
                                 money_columns=("spend", "attributed_cac")))
 else:
-    display(Markdown("_No touches table mapped: attribution uses the lead source only._"))
+    display(Markdown(data_set.lacks("attribution") or data_set.lacks("cac")))

@@ -50,42 +50,59 @@ display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"]))
 # ## Cost per customer by leadership (descriptive; the drivers model adjusts for tactic mix)
 
 # %%
-for dimension in ("decision_style", "involvement", "recognition"):
-    display(narrative.formatted(
-        metrics.cac(data_set, by=[dimension]),
-        money_columns=("spend", "people_cost", "program_cac", "loaded_cac")))
+for dimension, analysis in (("decision_style", "style"), ("involvement", "involvement"),
+                            ("recognition", "recognition")):
+    if data_set.lacks(analysis) is None:
+        display(narrative.formatted(
+            metrics.cac(data_set, by=[dimension]),
+            money_columns=("spend", "people_cost", "program_cac", "loaded_cac")))
+    else:
+        display(Markdown(data_set.lacks(analysis)))
 
 # %% [markdown]
 # ## Rep attrition and what it costs per customer
 
 # %%
 from salesnb import models, people
+from salesnb.errors import SalesnbError
 
-if "reps" in data_set:
-    cost = people.attrition_cost(data_set, by=["decision_style"],
-                                 replacement_share=replacement_share)
-    plots.group_bars(cost, by="decision_style", measure="turnover_cost_per_customer",
-                     label=f"turnover cost per new customer {currency}")
-    plt.show()
-    display(narrative.formatted(people.attrition(data_set, by=["decision_style", "recognition"]),
+if data_set.lacks("people") is not None:
+    display(Markdown(data_set.lacks("people")))
+elif data_set.lacks("people_by_style") is not None:
+    display(Markdown(data_set.lacks("people_by_style")))
+    display(narrative.formatted(people.attrition(data_set, by=[]),
                                 percent_columns=("attrition_rate",)))
-    reps, start, end = people.rep_last_months(data_set)
-    hazards = models.attrition_hazards(reps, start, end)
-    said = narrative.with_findings(hazards, models.ATTRITION_REFERENCES, subject="rep attrition")
-    display(Markdown(narrative.bullets(list(said["finding"]))))
-    display(narrative.formatted(hazards))
 else:
-    display(Markdown("_No reps table mapped: attrition is not analysed._"))
+    display(narrative.formatted(people.attrition(data_set, by=["decision_style"]),
+                                percent_columns=("attrition_rate",)))
+    if data_set.lacks("attrition_cost") is None:
+        cost = people.attrition_cost(data_set, by=["decision_style"],
+                                     replacement_share=replacement_share)
+        plots.group_bars(cost, by="decision_style", measure="turnover_cost_per_customer",
+                         label=f"turnover cost per new customer {currency}")
+        plt.show()
+    else:
+        display(Markdown(data_set.lacks("attrition_cost")))
+    try:
+        reps, start, end = people.rep_last_months(data_set)
+        hazards = models.attrition_hazards(reps, start, end)
+        said = narrative.with_findings(hazards, models.ATTRITION_REFERENCES,
+                                       subject="rep attrition")
+        display(Markdown(narrative.bullets(list(said["finding"]))))
+        display(narrative.formatted(hazards))
+    except SalesnbError as reason:
+        display(Markdown(f"_Attrition hazards not estimated: {reason}_"))
 
 # %% [markdown]
 # ## Style changes as natural experiments
 
 # %%
-from salesnb.errors import SalesnbError
-
-try:
-    changes = models.style_change_effects(metrics.panel(data_set))
-    display(narrative.formatted(changes["effects"]))
-    display(narrative.formatted(changes["pretrend"]))
-except SalesnbError as reason:
-    display(Markdown(f"_Not estimated: {reason}_"))
+if data_set.lacks("style_changes") is not None:
+    display(Markdown(data_set.lacks("style_changes")))
+else:
+    try:
+        changes = models.style_change_effects(metrics.panel(data_set))
+        display(narrative.formatted(changes["effects"]))
+        display(narrative.formatted(changes["pretrend"]))
+    except SalesnbError as reason:
+        display(Markdown(f"_Not estimated: {reason}_"))

@@ -58,24 +58,33 @@ display(Markdown(f"_Model suite ran in {suite.seconds:.1f} s._"))
 # ## Effects as CAC multipliers (x0.85 = 15% cheaper per customer)
 
 # %%
-plots.effects_forest(suite.effects)
-plt.gcf().set_size_inches(8, 9)
-plt.show()
-said = narrative.with_findings(suite.effects, suite.references)
-display(Markdown(narrative.bullets(list(said["finding"]))))
+if suite.effects is not None:
+    plots.effects_forest(suite.effects)
+    plt.gcf().set_size_inches(8, 9)
+    plt.show()
+    said = narrative.with_findings(suite.effects, suite.references)
+    display(Markdown(narrative.bullets(list(said["finding"]))))
+else:
+    display(Markdown(suite.notes[0]))
 
 # %% [markdown]
 # ## Estimated CAC per tactic under each decision style
 
 # %%
-plots.cac_heatmap(suite["grid"], currency=currency)
-plt.show()
-narrative.formatted(suite["contrasts"])
+if suite.grid is not None:
+    plots.cac_heatmap(suite.grid, currency=currency)
+    plt.show()
+    if suite.contrasts is not None:
+        display(narrative.formatted(suite.contrasts))
+else:
+    display(Markdown(data_set.lacks("style") or "_The CAC grid could not be estimated "
+                                                 "(see the notes above)._"))
 
 # %% [markdown]
 # ## Cross-checks and diagnostics
 
 # %%
 for name in ("alternatives", "mde", "dispersion", "influential_teams", "residuals"):
-    display(Markdown(f"**{name.replace('_', ' ')}**"))
-    display(narrative.formatted(suite[name]))
+    if name in suite.tables:
+        display(Markdown(f"**{name.replace('_', ' ')}**"))
+        display(narrative.formatted(suite[name]))

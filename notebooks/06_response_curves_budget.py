@@ -45,47 +45,54 @@ target_cac = None     # a marginal CAC target: the spend per tactic where it is 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from salesnb import metrics, narrative, plots, segments
+from salesnb import narrative, plots, segments
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
 display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"])))
 
 # %%
-from salesnb import budget, curves
+from salesnb import budget
+from salesnb.report import brief
 
-response = curves.fit_response_curves(metrics.panel(data_set), form=curve_form,
-                                      n_boot=n_boot, seed=seed)
-display(Markdown(narrative.bullets(response.notes)))
-narrative.formatted(response.parameters())
+response, reason = brief.curves_or_reason(data_set, form=curve_form, n_boot=n_boot, seed=seed)
+if response is not None:
+    display(Markdown(narrative.bullets(response.notes)))
+    display(narrative.formatted(response.parameters()))
+else:
+    display(Markdown(reason))
 
 # %% [markdown]
 # ## Response curves
 
 # %%
-plots.response_curves(response)
-plt.show()
+if response is not None:
+    plots.response_curves(response)
+    plt.show()
 
 # %% [markdown]
 # ## Marginal CAC: the cost of the next customer
 
 # %%
-plots.marginal_cac(response)
-plt.show()
-narrative.formatted(response.marginal_cac(), money_columns=("spend", "marginal_cac", "ci_low",
-                                                           "ci_high", "average_cac"))
+if response is not None:
+    plots.marginal_cac(response)
+    plt.show()
+    display(narrative.formatted(response.marginal_cac(),
+                                money_columns=("spend", "marginal_cac", "ci_low", "ci_high",
+                                               "average_cac")))
 
 # %% [markdown]
 # ## The budget split that wins the most customers
 
 # %%
-allocation = budget.reallocate(response, budget=budget_total,
-                               max_extrapolation=max_extrapolation)
-plots.allocation_bars(allocation)
-plt.show()
-display(narrative.formatted(allocation.summary))
-display(Markdown(narrative.bullets(allocation.notes)))
+if response is not None:
+    allocation = budget.reallocate(response, budget=budget_total,
+                                   max_extrapolation=max_extrapolation)
+    plots.allocation_bars(allocation)
+    plt.show()
+    display(narrative.formatted(allocation.summary))
+    display(Markdown(narrative.bullets(allocation.notes)))
 
 # %%
-if target_cac is not None:
+if response is not None and target_cac is not None:
     display(narrative.formatted(response.spend_for_marginal_cac(target_cac)))

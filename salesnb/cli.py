@@ -21,6 +21,7 @@ from salesnb.errors import SalesnbError, SalesnbWarning
 EPILOG = """\
 examples:
   salesnb demo --out my-demo --seed 7 --teams 30 --months 18
+  salesnb map exports/ && salesnb validate exports/
   salesnb validate data/demo
   salesnb validate data/examples/salesforce
   salesnb validate duckdb:///sales.duckdb --mapping mapping.yml
@@ -61,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--mapping", type=Path, default=None,
                           help="mapping file (default: mapping.yml in the DATA folder)")
     validate.set_defaults(run=_run_validate)
+    propose = commands.add_parser(
+        "map", help="propose a commented mapping.yml for a folder of exports",
+        description="Read the headers and a sample of every export in FOLDER and write a "
+                    "commented mapping (best guess per field, alternatives and TODOs in "
+                    "comments); say what is missing for which analysis. Never overwrites a "
+                    "file.")
+    propose.add_argument("folder", type=Path,
+                         help="a folder of exports (.csv, .tsv, .xlsx, .parquet)")
+    propose.add_argument("--out", type=Path, default=None,
+                         help="the mapping file to write (default: FOLDER/mapping.yml); "
+                              "never overwritten")
+    propose.set_defaults(run=_run_map)
     _add_report(commands)
     return parser
 
@@ -178,6 +191,19 @@ def _run_validate(args: argparse.Namespace) -> int:
     dataset = load(args.data, mapping=args.mapping)
     print("valid: all checks passed")
     print(dataset.describe())
+    return 0
+
+
+def _run_map(args: argparse.Namespace) -> int:
+    from salesnb.io.propose import propose_mapping
+
+    proposal = propose_mapping(args.folder)
+    out = proposal.write(args.out or args.folder / "mapping.yml")
+    print(f"wrote a proposed mapping to {out}: {', '.join(proposal.tables)}")
+    for line in proposal.missing:
+        print(f"  not yet: {line}")
+    check = f" --mapping {out}" if args.out else ""
+    print(f"next: fix the TODO lines in {out}, then run `salesnb validate {args.folder}{check}`")
     return 0
 
 

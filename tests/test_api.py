@@ -45,7 +45,8 @@ def test_help_documents_every_command(capsys):
 def test_validate_demo_prints_a_summary(capsys):
     assert main(["validate", str(PROJECT_DIR / "data" / "demo")]) == 0
     out = capsys.readouterr().out
-    for label in ("rows:", "periods:", "teams:", "leaders:", "total cost:", "new customers:"):
+    for label in ("rows:", "periods:", "teams:", "leaders:", "tactic spend:", "new customers:",
+                  "open deals:"):
         assert label in out
     assert "2024-01 to 2025-12" in out
 

@@ -408,9 +408,9 @@ CASES = [
          edit("mapping.yml", "    source: spend.csv\n",
               "    source: spend.csv\n    sheet_name: Spend\n"),
          MappingError, ("mapping.yml", "spend", "'sheet_name'")),
-    Case("mapping_missing_core_table",
-         edit("mapping.yml", MAPPING[MAPPING.index("  leaders:"):MAPPING.index("  style_")], ""),
-         MappingError, ("mapping.yml", "leaders")),
+    Case("mapping_missing_core_table",  # deals and teams are core; leaders are optional
+         edit("mapping.yml", MAPPING[MAPPING.index("  teams:"):MAPPING.index("  leaders:")], ""),
+         MappingError, ("mapping.yml", "teams", "deals and teams are needed")),
     Case("mapping_not_utf8",
          write("mapping.yml", ("# Région Nord\n" + MAPPING).encode("cp1252")),
          MappingError, ("mapping.yml", "encoding")),

@@ -47,7 +47,9 @@ class Engine:
         """
         con = con if con is not None else default_connection()
         frames = dict(dataset.tables)
-        frames["style_periods"] = style_periods(frames["leaders"], frames.get("style_changes"))
+        periods = style_periods(frames.get("leaders"), frames.get("style_changes"))
+        if periods is not None:
+            frames["style_periods"] = periods
         tables = {name: put_table(con, f"{prefix}{name}", frame) for name, frame in frames.items()}
         return cls(con, tables)
 
@@ -96,13 +98,22 @@ def fetch(expr: ir.Table) -> pd.DataFrame:
     return expr.to_pandas()
 
 
-def style_periods(leaders: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
-    """Each leader's style over time: [valid_from, valid_to) intervals.
+STYLE_COLUMNS = ("decision_style", "involvement")
+"""The leadership style fields that can change over time (``style_changes``)."""
+
+
+def style_periods(leaders: pd.DataFrame | None, changes: pd.DataFrame | None
+                  ) -> pd.DataFrame | None:
+    """Each leader's style over time: [valid_from, valid_to) intervals (None: no style data).
 
     ``leaders`` holds the style at the start of the data; each style change holds
-    from its ``effective_date`` until the next change.
+    from its ``effective_date`` until the next change. Only the style fields the leaders
+    table has are carried (a dataset without any has no style periods).
     """
-    base = leaders[["leader_id", "decision_style", "involvement"]].assign(valid_from=OPEN_START)
+    styles = [c for c in STYLE_COLUMNS if leaders is not None and c in leaders]
+    if leaders is None or not styles:
+        return None
+    base = leaders[["leader_id", *styles]].assign(valid_from=OPEN_START)
     if changes is not None and len(changes):
         moves = changes.rename(columns={"effective_date": "valid_from"})[list(base.columns)]
         base = pd.concat([base, moves], ignore_index=True)
@@ -110,7 +121,7 @@ def style_periods(leaders: pd.DataFrame, changes: pd.DataFrame | None) -> pd.Dat
     base["valid_to"] = base.groupby("leader_id")["valid_from"].shift(-1).fillna(OPEN_END)
     for column in ("valid_from", "valid_to"):
         base[column] = pd.to_datetime(base[column]).astype("datetime64[ns]")
-    return base[["leader_id", "valid_from", "valid_to", "decision_style", "involvement"]]
+    return base[["leader_id", "valid_from", "valid_to", *styles]]
 
 
 def as_count(condition: ir.BooleanValue) -> ir.IntegerValue:

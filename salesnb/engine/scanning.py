@@ -152,8 +152,8 @@ def _canonical(raw: ir.Table, table: TableSpec, con) -> ir.Table:
             table.table, "the mapping names a column the source does not have",
             source=table.source or "", column=m,
             hint=f"columns in the source are: {list(raw.columns)[:30]}") for m in missing])
-    if table.where is not None:
-        raw = raw.filter(raw[table.where.column].cast("string").re_search(table.where.matches))
+    for rule in table.where:
+        raw = raw.filter(raw[rule.column].cast("string").re_search(rule.matches))
     schema = TABLES[table.table]
     columns = {name: _read(raw, spec, schema.field(name)) for name, spec in table.columns.items()}
     if table.table == "leaders":

@@ -45,35 +45,85 @@ class Dataset:
             return tables[name]
         raise AttributeError(f"dataset has no table {name!r}; it has {sorted(tables)}")
 
+    def lacks(self, analysis: str) -> str | None:
+        """Why this data cannot support ``analysis`` (one plain sentence), or None.
+
+        See :data:`salesnb.io.capabilities.ANALYSES` for the analyses and their needs.
+        """
+        from salesnb.io.capabilities import lacks
+
+        return lacks(self, analysis)
+
     def summary(self) -> dict[str, Any]:
-        """Headline facts: rows per table, periods, teams, leader styles, cost, customers."""
-        spend, deals, leaders = self.tables["spend"], self.tables["deals"], self.tables["leaders"]
+        """Headline facts: rows per table, months covered, teams, leaders, spend, customers.
+
+        Months come from every dated table (spend periods, deal close and created dates,
+        lead dates), not from spend alone. ``tactic_spend`` is None without a spend table
+        (cost per customer is then not measurable; it is never 0).
+        """
+        deals = self.tables["deals"]
         won = deals[deals["outcome"] == "won"]
         has_ids = "customer_id" in won and won["customer_id"].notna().all()
         customers = won["customer_id"].nunique() if has_ids else len(won)
-        periods = spend["period"]
+        months = self.months()
+        leaders = self.tables.get("leaders")
+        styles = (leaders["decision_style"].value_counts().sort_index().to_dict()
+                  if leaders is not None and "decision_style" in leaders else {})
+        spend = self.tables.get("spend")
+        is_open = deals["outcome"] == "open"
         return {
             "rows": {name: len(frame) for name, frame in self.tables.items()},
-            "periods": (f"{periods.min():%Y-%m} to {periods.max():%Y-%m} "
-                        f"({periods.nunique()} months)") if len(periods) else "none",
+            "periods": (f"{months.min():%Y-%m} to {months.max():%Y-%m} "
+                        f"({months.nunique()} months)") if len(months) else "none",
             "teams": int(self.tables["teams"]["team_id"].nunique()),
-            "leaders_by_style": leaders["decision_style"].value_counts().sort_index().to_dict(),
-            "total_cost": float(spend["cost"].sum()),
+            "leaders": int(leaders["leader_id"].nunique()) if leaders is not None else None,
+            "leaders_by_style": styles,
+            "tactic_spend": float(spend["cost"].sum()) if spend is not None else None,
             "new_customers": int(customers),
+            "open_deals": int(is_open.sum()),
+            "open_without_close_date": int((is_open & deals["close_date"].isna()).sum())
+            if "close_date" in deals else int(is_open.sum()),
         }
+
+    def months(self) -> pd.Series:
+        """The first day of every month with activity: spend, won or lost deals (by close
+        date) and leads (by created date). Open deals' expected close dates and deals'
+        created dates (often before the export window) do not extend it.
+        """
+        deals = self.tables["deals"]
+        closed = deals.loc[deals["outcome"] != "open", "close_date"] if "close_date" in deals \
+            else pd.Series([], dtype="datetime64[ns]")
+        dates = [closed.dropna()]
+        for table, column in (("spend", "period"), ("leads", "created_date")):
+            frame = self.tables.get(table)
+            if frame is not None and column in frame:
+                dates.append(frame[column].dropna())
+        if not dates:
+            return pd.Series([], dtype="datetime64[ns]")
+        stacked = pd.concat(dates, ignore_index=True)
+        return stacked.dt.to_period("M").dt.to_timestamp().drop_duplicates().sort_values()
 
     def describe(self) -> str:
         """The summary as a few lines of text (what ``salesnb validate`` prints)."""
         facts = self.summary()
         rows = ", ".join(f"{name} {n:,}" for name, n in facts["rows"].items())
-        styles = ", ".join(f"{s} {n}" for s, n in facts["leaders_by_style"].items())
+        if facts["leaders"] is None:
+            leaders = "none mapped (leaders are still a grouping when teams name them)"
+        else:
+            styles = ", ".join(f"{s} {n}" for s, n in facts["leaders_by_style"].items())
+            leaders = f"{facts['leaders']}" + (f" ({styles})" if styles else
+                                               " (no decision style mapped)")
+        spend = ("not measured (no spend table: cost per customer cannot be computed)"
+                 if facts["tactic_spend"] is None else f"{facts['tactic_spend']:,.2f}")
         return "\n".join([
             f"source:        {self.source}",
             f"fingerprint:   {self.fingerprint[:16]}",
             f"rows:          {rows}",
             f"periods:       {facts['periods']}",
             f"teams:         {facts['teams']}",
-            f"leaders:       {styles}",
-            f"total cost:    {facts['total_cost']:,.2f}",
+            f"leaders:       {leaders}",
+            f"tactic spend:  {spend}",
             f"new customers: {facts['new_customers']:,}",
+            f"open deals:    {facts['open_deals']:,} "
+            f"({facts['open_without_close_date']:,} without a close date)",
         ])

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from salesnb.errors import DataCleaningWarning, MappingError, Problem, SourceError, ValidationError
+from salesnb.io import reshaping
 from salesnb.io.dataset import Dataset, TableProvenance
-from salesnb.io.mapping import Mapping, TableSpec, read_mapping
+from salesnb.io.mapping import Mapping, RowFilter, TableSpec, read_mapping
 from salesnb.io.schema import LEADER_ROLE, TABLES
 from salesnb.io.sources import DataLocation, RawTable, SourceProblem
 from salesnb.io.validation import ROW, LoadedTable, validate_tables
@@ -83,10 +84,11 @@ def _load(location: DataLocation, mapping: Mapping) -> Dataset:
         except SourceProblem as exc:
             problems.append(exc.problem)
             continue
-        prepared = _prepare(raw, spec)
+        prepared = _prepare(raw, spec, location)
         problems += prepared.problems
         for reason, count in prepared.dropped.items():
             notes.append(f"{name}: dropped {count} {reason} row(s) from {raw.label}")
+        notes += [f"{name}: {note}" for note in prepared.notes]
         if prepared.frame is None:
             continue
         loaded[name] = LoadedTable(name, prepared.frame, raw.label, spec.source_columns,
@@ -113,52 +115,77 @@ class _Prepared:
     unreadable: dict[str, pd.Series] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
-def _prepare(raw: RawTable, spec: TableSpec) -> _Prepared:
-    """Filter, clean and convert one raw table."""
+def _prepare(raw: RawTable, spec: TableSpec, location: DataLocation) -> _Prepared:
+    """Filter, reshape, clean and convert one raw table."""
     frame = raw.frame.copy()
     frame[ROW] = range(raw.first_row, raw.first_row + len(frame))
-    problems = _missing_columns(raw, spec)
-    if problems:
-        return _Prepared(None, problems=problems)
-    dropped = {}
+    if len(raw.frame) == 0 or (not raw.frame.columns.size and spec.source_columns):
+        return _Prepared(None, problems=[Problem(
+            spec.table, "the source has no data rows", source=raw.label,
+            hint="check that the right file, sheet or table is mapped")])
+    dropped, notes = {}, []
     if spec.skip_footer:
         frame = frame.iloc[:-spec.skip_footer]
         dropped["footer"] = min(spec.skip_footer, len(raw.frame))
-    if spec.where is not None:
-        frame = _apply_where(frame, spec)
+    for rule in spec.where:
+        if rule.column not in frame:
+            return _Prepared(None, problems=_missing_columns(frame, raw.label, spec))
+        frame = _apply_where(frame, rule)
         if frame.empty:
             return _Prepared(None, dropped=dropped, problems=[Problem(
-                spec.table, f"the filter where: {spec.where.matches!r} keeps none of "
-                f"{len(raw.frame)} rows", source=raw.label, column=spec.where.column,
+                spec.table, f"the filter where: {rule.matches!r} keeps none of "
+                f"{len(raw.frame)} rows", source=raw.label, column=rule.column,
                 hint="check the regular expression (in YAML, single-quote it so backslashes "
                      "stay as written)")])
-    frame, debris = _drop_export_debris(frame, spec)
-    dropped.update(debris)
-    converted, unreadable, problems = _convert_columns(frame, raw.label, spec)
-    return _Prepared(converted, frame, unreadable, dropped, problems)
+    if spec.unpivot is not None:
+        frame, problems, empty = reshaping.unpivot(frame, spec, raw.label)
+        if problems:
+            return _Prepared(None, problems=problems)
+        if empty:
+            notes.append(f"unpivot left out {empty} empty cell(s) of the wide columns")
+    problems = _missing_columns(frame, raw.label, spec)
+    if problems:
+        return _Prepared(None, problems=problems)
+    if spec.source_columns:  # a table of constants only has no export debris
+        frame, debris = _drop_export_debris(frame, spec)
+        dropped.update(debris)
+    converted, unreadable, problems = _convert_columns(frame, raw.label, spec, location)
+    converted, reshaped = _reshape(converted, spec, bool(problems))
+    return _Prepared(converted, frame, unreadable, dropped, problems, notes + reshaped)
 
 
-def _apply_where(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    assert spec.where is not None
-    pattern = re.compile(spec.where.matches)
-    text = frame[spec.where.column].astype("string").fillna("")
+def _reshape(out: pd.DataFrame, spec: TableSpec, has_problems: bool
+             ) -> tuple[pd.DataFrame, list[str]]:
+    """``distinct: true`` and ``aggregate: month``, after conversion; their notes."""
+    notes = []
+    if spec.distinct:
+        out, repeats = reshaping.distinct_rows(out)
+        if repeats:
+            notes.append(f"distinct: {repeats} repeated row(s) folded into {len(out)}")
+    if spec.aggregate == "month" and not has_problems:
+        before = len(out)
+        out, summed = reshaping.months(out)
+        if summed:
+            notes.append(f"aggregate: {before} rows summed into {len(out)} month rows "
+                         "(a week counts in the month of its date)")
+    return out, notes
+
+
+def _apply_where(frame: pd.DataFrame, rule: RowFilter) -> pd.DataFrame:
+    pattern = re.compile(rule.matches)
+    text = frame[rule.column].astype("string").fillna("")
     return frame[text.map(lambda value: bool(pattern.search(value))).astype(bool)]
 
 
-def _missing_columns(raw: RawTable, spec: TableSpec) -> list[Problem]:
-    wanted = list(spec.source_columns.values())
-    if spec.where is not None:
-        wanted.append(spec.where.column)
-    absent = [c for c in wanted if c not in raw.frame.columns]
-    if not raw.frame.columns.size or len(raw.frame) == 0:
-        return [Problem(spec.table, "the source has no data rows", source=raw.label,
-                        hint="check that the right file, sheet or table is mapped")]
+def _missing_columns(frame: pd.DataFrame, label: str, spec: TableSpec) -> list[Problem]:
     return [Problem(spec.table, "the mapping names a column the source does not have",
-                    source=raw.label, column=col,
-                    hint=f"columns in the source are: {list(raw.frame.columns)[:30]}")
-            for col in absent]
+                    source=label, column=col,
+                    hint=f"columns in the source are: "
+                         f"{[c for c in frame.columns if c != ROW][:30]}")
+            for col in spec.raw_columns if col not in frame.columns]
 
 
 def _drop_export_debris(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, dict]:
@@ -177,7 +204,8 @@ def _drop_export_debris(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFr
     return frame[~(blank | total | duplicate)], {k: v for k, v in dropped.items() if v}
 
 
-def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec):
+def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec,
+                     location: DataLocation):
     """Convert every mapped column; return the frame, unreadable-cell masks and problems."""
     table = TABLES[spec.table]
     out = pd.DataFrame(index=frame.index)
@@ -187,7 +215,12 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec):
         if col.column is None:
             result = constant(col.constant, len(frame), field, frame.index)
         else:
-            result = convert(frame[col.column], col, field)
+            source = frame[col.column]
+            if col.lookup is not None:
+                source, found = reshaping.looked_up(source, col, frame, spec.table, label,
+                                                    location)
+                problems += found
+            result = convert(source, col, field)
         out[name] = result.values
         if not result.any_bad:
             continue
@@ -202,6 +235,9 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec):
             hint=FORMAT_HINTS.get(field.kind, "")))
     if spec.table == "leaders":
         out["role"] = pd.Series(LEADER_ROLE, index=out.index, dtype="string")
+    for name, column in spec.attributes.items():  # kept as text, for groupings
+        text = frame[column].astype("string").str.strip()
+        out[name] = text.where(~is_missing(frame[column]))
     out[ROW] = frame[ROW]
     return out, unreadable, problems
 

@@ -8,9 +8,7 @@ reported at once in one :class:`~salesnb.errors.MappingError`.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,86 +16,27 @@ from typing import Any
 import yaml
 
 from salesnb.errors import MappingError
-from salesnb.io.schema import CORE_TABLES, TABLES
+from salesnb.io import mapping_options
+from salesnb.io.mapping_spec import (
+    COLUMN_OPTIONS,
+    DEFAULT_DATE_RANGE,
+    NUMBER_STYLES,
+    TABLE_OPTIONS,
+    ColumnSpec,
+    Lookup,
+    Mapping,
+    RowFilter,
+    TableSpec,
+    Unpivot,
+)
+from salesnb.io.schema import TABLES
 
-NUMBER_STYLES = ("us", "eu")
-DEFAULT_DATE_RANGE = ("1980-01-01", "2100-12-31")
-TABLE_OPTIONS = {"source", "sheet", "encoding", "delimiter", "query", "where", "columns",
-                 "skip_footer"}
-COLUMN_OPTIONS = {
-    "column", "constant", "number", "date_format", "values", "keywords", "ranges", "otherwise",
-}
+__all__ = ["ColumnSpec", "Lookup", "Mapping", "RowFilter", "TableSpec", "Unpivot",
+           "parse_mapping", "read_mapping"]
 
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """How to read one canonical field from a source column (or a constant)."""
-
-    field: str
-    column: str | None = None
-    constant: Any = None
-    number: str = "us"
-    date_format: str | None = None
-    values: dict[str, str] = dataclasses.field(default_factory=dict)
-    keywords: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
-    ranges: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
-    otherwise: str | None = None
-
-    @property
-    def has_rules(self) -> bool:
-        """True when values are translated by a lookup, keywords or score ranges."""
-        return bool(self.values or self.keywords or self.ranges)
-
-
-@dataclass(frozen=True)
-class RowFilter:
-    """Keep only rows whose ``column`` matches the regular expression ``matches``."""
-
-    column: str
-    matches: str
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """Where one canonical table comes from and how its columns are read."""
-
-    table: str
-    columns: dict[str, ColumnSpec]
-    source: str | None = None
-    sheet: str | None = None
-    encoding: str = "utf-8"
-    delimiter: str | None = None
-    query: str | None = None
-    where: RowFilter | None = None
-    skip_footer: int = 0
-
-    @property
-    def source_columns(self) -> dict[str, str]:
-        """Canonical field -> source column, for the fields read from a column (not constants)."""
-        return {f: c.column for f, c in self.columns.items() if c.column is not None}
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """A parsed, structurally valid mapping file."""
-
-    tables: dict[str, TableSpec]
-    tactics: tuple[str, ...] | None = None
-    date_range: tuple[str, str] = DEFAULT_DATE_RANGE
-    path: Path | None = None
-    text: str = ""
-
-    @property
-    def name(self) -> str:
-        """The mapping's file name, for messages."""
-        return str(self.path) if self.path else "<mapping>"
-
-    def require_core_tables(self) -> None:
-        """Raise :class:`MappingError` unless spend, deals, teams and leaders are all mapped."""
-        missing = [t for t in CORE_TABLES if t not in self.tables]
-        if missing:
-            raise MappingError(f"mapping {self.name} does not map the core table(s) {missing}."
-                               "\n    hint: spend, deals, teams and leaders are all needed.")
+CLOSED_FIELDS = {name for table in TABLES.values() for field in table.fields
+                 if field.allowed for name in [f"{table.name}.{field.name}"]}
+"""Fields with a fixed vocabulary (``otherwise:`` applies to these, and to a closed tactic)."""
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -173,6 +112,7 @@ def parse_mapping(raw: Any, path: Path | None = None, text: str = "") -> Mapping
             tables[table_name] = table_spec
     tactics = _parse_tactics(raw.get("tactics"), problems)
     date_range = _parse_date_range(raw.get("date_range"), problems)
+    problems += _open_fallbacks(tables, tactics is not None)
     if problems:
         listing = "\n".join(f"  - {p}" for p in problems)
         raise MappingError(
@@ -198,30 +138,21 @@ def _parse_table(table_name: str, spec: Any, problems: list[str]) -> TableSpec |
                 f"fields of {table_name}: {list(table.field_names)}"
             )
             continue
-        parsed = _parse_column(f"tables.{table_name}.columns.{field_name}", field_name, col,
-                               problems)
+        parsed = _parse_column(f"tables.{table_name}.columns.{field_name}", table_name,
+                               field_name, col, problems)
         if parsed is not None:
             columns[field_name] = parsed
     missing = [f for f in table.required if f not in spec["columns"]]
     if missing:
         problems.append(f"tables.{table_name}: required field(s) not mapped: {missing}")
-    where = spec.get("where")
-    row_filter = None
-    if where is not None:
-        if not (isinstance(where, dict) and {"column", "matches"} <= set(where)):
-            problems.append(f"tables.{table_name}.where needs 'column:' and 'matches:'")
-        else:
-            row_filter = RowFilter(str(where["column"]), str(where["matches"]))
     skip_footer = spec.get("skip_footer", 0)
-    if not isinstance(skip_footer, int) or skip_footer < 0:
+    if not isinstance(skip_footer, int) or isinstance(skip_footer, bool) or skip_footer < 0:
         problems.append(f"tables.{table_name}.skip_footer must be a row count >= 0")
         skip_footer = 0
-    if row_filter is not None:
-        try:
-            re.compile(row_filter.matches)
-        except re.error as exc:
-            problems.append(f"tables.{table_name}.where.matches {row_filter.matches!r} is not "
-                            f"a valid regular expression: {exc}")
+    distinct = spec.get("distinct", False)
+    if not isinstance(distinct, bool):
+        problems.append(f"tables.{table_name}.distinct must be true or false")
+        distinct = False
     return TableSpec(
         table=table_name,
         skip_footer=skip_footer,
@@ -231,11 +162,39 @@ def _parse_table(table_name: str, spec: Any, problems: list[str]) -> TableSpec |
         encoding=str(spec.get("encoding") or "utf-8"),
         delimiter=_opt_str(spec.get("delimiter")),
         query=_opt_str(spec.get("query")),
-        where=row_filter,
+        where=_parse_where(table_name, spec.get("where"), problems),
+        distinct=distinct,
+        unpivot=mapping_options.parse_unpivot(table_name, spec.get("unpivot"), problems),
+        aggregate=mapping_options.parse_aggregate(table_name, spec.get("aggregate"), problems),
+        attributes=mapping_options.parse_attributes(table_name, spec.get("attributes"), problems),
     )
 
 
-def _parse_column(where: str, field_name: str, col: Any, problems: list[str]) -> ColumnSpec | None:
+def _parse_where(table_name: str, where: Any, problems: list[str]) -> tuple[RowFilter, ...]:
+    """``where:`` is one filter or a list of them (a row must match every one)."""
+    if where is None:
+        return ()
+    rules = where if isinstance(where, list) else [where]
+    parsed = [_parse_one_where(table_name, rule, problems) for rule in rules]
+    return tuple(rule for rule in parsed if rule is not None)
+
+
+def _parse_one_where(table_name: str, where: Any, problems: list[str]) -> RowFilter | None:
+    if not (isinstance(where, dict) and {"column", "matches"} <= set(where)):
+        problems.append(f"tables.{table_name}.where needs 'column:' and 'matches:' (or a list "
+                        "of such filters)")
+        return None
+    row_filter = RowFilter(str(where["column"]), str(where["matches"]))
+    try:
+        re.compile(row_filter.matches)
+    except re.error as exc:
+        problems.append(f"tables.{table_name}.where.matches {row_filter.matches!r} is not "
+                        f"a valid regular expression: {exc}")
+    return row_filter
+
+
+def _parse_column(where: str, table_name: str, field_name: str, col: Any,
+                  problems: list[str]) -> ColumnSpec | None:
     if isinstance(col, str):
         return ColumnSpec(field_name, column=col)
     if not isinstance(col, dict):
@@ -266,18 +225,45 @@ def _parse_column(where: str, field_name: str, col: Any, problems: list[str]) ->
             problems.append(f"{where}.ranges.{target}: give [low, high] numbers, low <= high")
             continue
         parsed_ranges[str(target)] = (float(bounds[0]), float(bounds[1]))
+    kind = TABLES[table_name].field(field_name).kind
     return ColumnSpec(
         field=field_name,
         column=_opt_str(col.get("column")),
         constant=col.get("constant"),
         number=number,
         date_format=_opt_str(col.get("date_format")),
-        values={str(k).strip().casefold(): str(v) for k, v in values.items()},
+        values={str(k).strip().casefold(): "" if v is None else str(v)
+                for k, v in values.items()},
         keywords={str(k): tuple(str(w).casefold() for w in _as_list(v))
                   for k, v in keywords.items()},
         ranges=parsed_ranges,
         otherwise=_opt_str(col.get("otherwise")),
+        lookup=mapping_options.parse_lookup(where, col.get("lookup"), problems),
+        scale=mapping_options.parse_scale(where, kind, col.get("scale"), problems),
+        years_before=mapping_options.parse_years_before(where, kind, col.get("years_before"),
+                                                        problems),
+        default=col.get("default"),
+        has_default="default" in col,
     )
+
+
+def _open_fallbacks(tables: dict[str, TableSpec], tactics_closed: bool) -> list[str]:
+    """``otherwise:`` on a field without a fixed vocabulary would send every value there."""
+    problems = []
+    for name, spec in tables.items():
+        for field_name, column in spec.columns.items():
+            if column.otherwise is None:
+                continue
+            closed = f"{name}.{field_name}" in CLOSED_FIELDS or (
+                field_name == "tactic" and tactics_closed)
+            if not closed:
+                problems.append(
+                    f"tables.{name}.columns.{field_name}.otherwise: {field_name} has no fixed "
+                    "vocabulary, so every value would be sent to the fallback; translate "
+                    "values with values:/keywords: instead" + (
+                        ", or close the tactic vocabulary with tactics: [...]"
+                        if field_name == "tactic" else ""))
+    return problems
 
 
 def _parse_tactics(raw: Any, problems: list[str]) -> tuple[str, ...] | None:

@@ -96,25 +96,47 @@ TABLES: dict[str, Table] = {
                 Field("deal_id", "id", True),
                 Field("team_id", "id", True),
                 Field("tactic", "category", True, description="lead source"),
-                Field("close_date", "date", True),
+                Field("close_date", "date", description="actual or expected close date; "
+                      "required for won and lost deals, may be empty for open ones"),
                 Field("outcome", "category", True, allowed=OUTCOMES),
                 Field("rep_id", "id"),
                 Field("created_date", "date"),
                 Field("amount", "number", min=0),
                 Field("customer_id", "id"),
+                Field("lead_id", "id", description="the lead the deal came from"),
             ),
             key=("deal_id",),
             references=(
                 Reference(("team_id",), "teams", ("team_id",)),
                 Reference(("rep_id",), "reps", ("rep_id",)),
+                Reference(("lead_id",), "leads", ("lead_id",)),
             ),
             description="opportunities and their outcome",
+        ),
+        Table(
+            "leads",
+            (
+                Field("lead_id", "id", True),
+                Field("created_date", "date", True, description="first contact"),
+                Field("tactic", "category", True, description="lead source"),
+                Field("rep_id", "id", description="the lead's owner"),
+                Field("team_id", "id"),
+                Field("stage", "text", description="lead status as exported"),
+                Field("deal_id", "id", description="the deal the lead converted into"),
+            ),
+            key=("lead_id",),
+            references=(
+                Reference(("deal_id",), "deals", ("deal_id",)),
+                Reference(("team_id",), "teams", ("team_id",)),
+                Reference(("rep_id",), "reps", ("rep_id",)),
+            ),
+            description="marketing or sales leads, for conversion by source, owner and team",
         ),
         Table(
             "teams",
             (
                 Field("team_id", "id", True),
-                Field("leader_id", "id", True),
+                Field("leader_id", "id"),
                 Field("region", "text"),
                 Field("segment", "text"),
                 Field("industry", "text"),
@@ -127,8 +149,8 @@ TABLES: dict[str, Table] = {
             (
                 Field("leader_id", "id", True),
                 Field("title", "text", description="original job title, kept as exported"),
-                Field("decision_style", "category", True, allowed=DECISION_STYLES),
-                Field("involvement", "category", True, allowed=INVOLVEMENTS),
+                Field("decision_style", "category", allowed=DECISION_STYLES),
+                Field("involvement", "category", allowed=INVOLVEMENTS),
                 Field("industry_years", "number", min=0, max=70),
                 Field("admin_share", "number", min=0, max=1),
                 Field("training_hours", "number", min=0),
@@ -155,9 +177,11 @@ TABLES: dict[str, Table] = {
             (
                 Field("rep_id", "id", True),
                 Field("team_id", "id", True),
-                Field("hire_date", "date", True),
+                Field("hire_date", "date", description="empty: employed since before the "
+                      "data starts"),
                 Field("exit_date", "date"),
                 Field("annual_cost", "number", min=0),
+                Field("role", "text", description="job role as exported"),
             ),
             key=("rep_id",),
             references=(Reference(("team_id",), "teams", ("team_id",)),),
@@ -176,8 +200,9 @@ TABLES: dict[str, Table] = {
     )
 }
 
-CORE_TABLES = ("spend", "deals", "teams", "leaders")
-"""Tables the core analysis cannot do without; the others switch on more analyses."""
+CORE_TABLES = ("deals", "teams")
+"""Tables every analysis needs; the others (spend, leaders, reps, ...) switch on more analyses."""
 
-TACTIC_FIELDS = (("spend", "tactic"), ("deals", "tactic"), ("touches", "tactic"))
+TACTIC_FIELDS = (("spend", "tactic"), ("deals", "tactic"), ("touches", "tactic"),
+                 ("leads", "tactic"))
 """Where the (optionally closed) tactic vocabulary applies."""

@@ -112,6 +112,10 @@ class DataLocation:
         """Read the raw source of one mapped table; raise :class:`SourceProblem` if impossible."""
         if self.url is not None and (spec.query or not _looks_like_file(spec.source)):
             return _read_sql(self, spec)
+        if spec.query is not None and self.folder is not None:
+            return _read_file_query(self.folder, spec)
+        if spec.source is None and spec.columns and not spec.source_columns:
+            return _constants_only(spec)
         path = self._file_for(spec)
         kind = FILE_SUFFIXES.get(path.suffix.lower())
         if kind == "csv":
@@ -142,6 +146,17 @@ class DataLocation:
         return path
 
 
+def _constants_only(spec: TableSpec) -> RawTable:
+    """A table whose every field is a ``constant:`` and that names no source: one row (e.g.
+    the single team of an export that has no team column).
+    """
+    import pandas as pd
+
+    values = repr(sorted((f, repr(c.constant)) for f, c in spec.columns.items()))
+    return RawTable(pd.DataFrame(index=[0]), f"constants of tables.{spec.table}", first_row=1,
+                    digest=_digest(values.encode()))
+
+
 def _looks_like_file(name: str | None) -> bool:
     return name is not None and Path(name).suffix.lower() in FILE_SUFFIXES
 
@@ -158,11 +173,11 @@ def _read_csv(path: Path, spec: TableSpec) -> RawTable:
         raise SourceProblem(Problem(spec.table, "the file is empty", source=str(path),
                                     hint="export the table again; it should have a header row."))
     text = _decode(data, path, spec)
-    delimiter = spec.delimiter or ("\t" if path.suffix.lower() == ".tsv" else None)
+    delimiter = spec.delimiter or ("\t" if path.suffix.lower() == ".tsv" else
+                                   sniff_delimiter(text))
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            sep=delimiter, engine="python" if delimiter is None else "c",
-                            skip_blank_lines=False)
+                            sep=delimiter, skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise SourceProblem(Problem(spec.table, f"not a readable CSV file: {exc}",
                                     source=str(path),
@@ -170,6 +185,23 @@ def _read_csv(path: Path, spec: TableSpec) -> RawTable:
                             ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(frame, str(path), first_row=2, digest=_digest(data))
+
+
+DELIMITERS = ",;\t|"
+"""The delimiters a CSV file may use when the mapping does not say (detected in this order)."""
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a CSV text among :data:`DELIMITERS` (a comma when it cannot tell,
+    e.g. for a file of one column).
+    """
+    import csv
+
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def _decode(data: bytes, path: Path, spec: TableSpec) -> str:
@@ -226,6 +258,39 @@ def _read_excel(path: Path, spec: TableSpec) -> RawTable:
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(frame, f"{path} [sheet {sheet}]", first_row=2,
                     digest=_digest(path.read_bytes() + sheet.encode()))
+
+
+def _read_file_query(folder: Path, spec: TableSpec) -> RawTable:
+    """``query:`` over files: DuckDB SQL in which the DATA folder's files are tables by name
+    (``SELECT * FROM 'opportunities.csv'``), the escape hatch for shapes a mapping cannot say.
+    """
+    import duckdb
+
+    query = spec.query or ""
+    label = f"{folder} (query for {spec.table})"
+    try:
+        con = duckdb.connect()
+        con.execute("SET file_search_path = ?", [str(folder)])
+        relation = con.sql(query)
+        frame = relation.df() if relation is not None else None
+    except duckdb.Error as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise SourceProblem(Problem(spec.table, f"the query failed: {reason}", source=label,
+                                    hint="query: is DuckDB SQL; name files of the data folder "
+                                         "in quotes: FROM 'file.csv'")) from None
+    if frame is None:
+        raise SourceProblem(Problem(spec.table, "the query returns no table", source=label,
+                                    hint="query: must be one SELECT statement"))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    digest = hashlib.sha256(query.encode() + pd_hash(frame)).hexdigest()
+    return RawTable(frame, label, first_row=1, digest=digest)
+
+
+def pd_hash(frame: pd.DataFrame) -> bytes:
+    """A content hash of a frame (for the dataset fingerprint)."""
+    import pandas as pd
+
+    return pd.util.hash_pandas_object(frame, index=False).values.tobytes()
 
 
 def _read_sql(location: DataLocation, spec: TableSpec) -> RawTable:

@@ -168,6 +168,16 @@ def _date_problems(item: LoadedTable, date_range: tuple[str, str]) -> list[Probl
                 source=item.source, column=item.column_label(field.name),
                 rows=item.rows(outside), examples=item.examples(field.name, values.index[outside]),
                 hint="check the date format (day/month order) or set date_range in the mapping"))
+    if item.table == "deals" and {"outcome", "close_date"} <= set(item.frame.columns):
+        unreadable = item.unreadable.get("close_date")  # already reported as unreadable
+        closed = item.frame["outcome"].isin(["won", "lost"]) & item.frame["close_date"].isna()
+        if unreadable is not None:
+            closed &= ~unreadable.reindex(closed.index, fill_value=False)
+        if closed.any():
+            problems.append(Problem(
+                item.table, "won and lost deals need a close date (open ones may leave it "
+                "empty)", source=item.source, column=item.column_label("close_date"),
+                rows=item.rows(closed), hint="fill the close date, or check the outcome"))
     for table_name, earlier, later in ORDERED_DATES:
         if item.table == table_name and {earlier, later} <= set(item.frame.columns):
             wrong = item.frame[later] < item.frame[earlier]

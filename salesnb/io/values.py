@@ -53,11 +53,47 @@ def is_missing(raw: pd.Series) -> pd.Series:
 
 
 def convert(raw: pd.Series, spec: ColumnSpec, field: Field) -> Converted:
-    """Convert one raw source column to the canonical type of ``field``."""
+    """Convert one raw source column to the canonical type of ``field``.
+
+    In order: ``values:`` translates the text (for fields without a vocabulary of their own;
+    categories apply it with their other rules), ``default:`` fills empty values,
+    ``years_before:`` turns a number of years into a date, the field's reader parses the
+    rest, and ``scale:`` multiplies numbers.
+    """
+    if spec.values and field.kind != "category":
+        raw = _translated(raw, spec.values)
     missing = is_missing(raw)
+    if spec.has_default and missing.any():
+        raw = raw.astype(object).where(~missing, spec.default)
+        missing = is_missing(raw)
+    if spec.years_before is not None:
+        values, bad = _years_before(raw.where(~missing), spec)
+        return Converted(values, bad & ~missing)
     reader = _READERS[field.kind]
     values, bad = reader(raw.where(~missing), missing, spec, field)
+    if spec.scale is not None:
+        values = values * spec.scale
     return Converted(values, bad & ~missing)
+
+
+def _translated(raw: pd.Series, table: dict[str, str]) -> pd.Series:
+    """Source text translated by a ``values:`` table (case-insensitive); others unchanged."""
+    def translate(value):
+        key = str(value).strip().casefold()
+        return table.get(key, value)
+
+    return raw.map(translate, na_action="ignore")
+
+
+def _years_before(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
+    """A date ``years`` x 365.25 days before the snapshot date, from a number of years."""
+    number = ColumnSpec(spec.field, number=spec.number)
+    years, bad = _read_number(raw, raw.isna(), number, None)
+    snapshot = pd.Timestamp(spec.years_before)
+    days = (years * 365.25).round()
+    bad = bad | (years < 0).fillna(False)
+    dates = snapshot - pd.to_timedelta(days.where(~bad), unit="D")
+    return dates.astype("datetime64[ns]"), bad
 
 
 def constant(value, length: int, field: Field, index: pd.Index) -> Converted:

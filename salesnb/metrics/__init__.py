@@ -2,13 +2,15 @@
 
 Owns the team x tactic x month panel (:mod:`.panel_query`), CAC and funnel metrics
 (:mod:`.measures`; its functions are also here: ``salesnb.metrics.cac(...)``), people metrics
-(:mod:`.people`), multi-touch attribution (:mod:`.attribution`) and headline figures
+(:mod:`.people`), lead conversion and the open pipeline (:mod:`.funnels`), multi-touch
+attribution (:mod:`.attribution`) and headline figures
 (:mod:`.headline_figures`). Every result is a small tidy pandas DataFrame; the aggregation runs in
 the query engine.
 
 May import: :mod:`salesnb.errors`, :mod:`salesnb.io`, :mod:`salesnb.engine`.
 """
 
+from salesnb.metrics.funnels import conversion, pipeline
 from salesnb.metrics.headline_figures import headline
 from salesnb.metrics.measures import (
     DIMENSIONS,
@@ -26,4 +28,5 @@ from salesnb.metrics.measures import (
 from salesnb.metrics.panel_query import UNALLOCATED
 
 __all__ = ["DIMENSIONS", "PERIOD_GRAINS", "UNALLOCATED", "blended_cac", "cac", "cac_intervals",
-           "funnel", "headline", "loaded_cac", "new_customers", "panel", "program_cac", "spend"]
+           "conversion", "funnel", "headline", "loaded_cac", "new_customers", "panel",
+           "pipeline", "program_cac", "spend"]

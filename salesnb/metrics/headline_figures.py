@@ -22,12 +22,18 @@ def headline(dataset: Dataset) -> dict[str, float | int | None]:
         no reps table), ``total_cost`` (both), ``new_customers`` and
         ``blended_cac`` (total cost / new customers; None when no customer was
         won, never infinite), following the metric contract (docs/design.md).
+        Without a spend table ``spend``, ``total_cost`` and ``blended_cac`` are None and
+        ``cac_measurable`` is False: cost per customer is not measurable, never 0.
     """
     row = cac(dataset, by=[]).iloc[0]
-    spend = 0.0 if pd.isna(row["spend"]) else float(row["spend"])  # NaN: no activity at all
+    measurable = "spend" in dataset.tables
     people_cost = 0.0 if pd.isna(row["people_cost"]) else float(row["people_cost"])
     customers = 0 if pd.isna(row["new_customers"]) else int(row["new_customers"])
+    if not measurable:
+        return {"spend": None, "people_cost": people_cost, "total_cost": None,
+                "new_customers": customers, "blended_cac": None, "cac_measurable": False}
+    spend = 0.0 if pd.isna(row["spend"]) else float(row["spend"])  # NaN: no activity at all
     total = spend + people_cost
     return {"spend": spend, "people_cost": people_cost, "total_cost": total,
             "new_customers": customers,
-            "blended_cac": total / customers if customers else None}
+            "blended_cac": total / customers if customers else None, "cac_measurable": True}

@@ -22,7 +22,8 @@ Definitions (the contract; see docs/design.md, "Metric contract"):
 - LTV:CAC = average deal size x gross margin x lifetime years / loaded CAC
 
 A group with cost but no new customer keeps its row: its CAC is missing (never
-infinite) and ``cac_defined`` is False.
+infinite) and ``cac_defined`` is False. Without a spend table, spend is missing (not 0):
+cost per customer is not measurable, and ``cac_defined`` is False everywhere.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def _grouped(data, by: Sequence[str], period: str | None) -> tuple[ir.Table, lis
     if period is not None and period not in PERIOD_GRAINS:
         raise SalesnbError(f"period must be one of {list(PERIOD_GRAINS)}, not {period!r}")
     table = build_panel(as_engine(data), describe=not set(by) <= CELL_DIMENSIONS)
+    absent = [d for d in by if d not in table.columns]
+    if absent:
+        raise SalesnbError(f"this data has no {', '.join(absent)} to group by: "
+                           f"{_WHERE_FROM.get(absent[0], 'map it in the mapping file')}")
     keys = list(by)
     if period is not None:
         table = table.mutate(period=table.period.truncate(PERIOD_GRAINS[period]))
@@ -70,6 +75,17 @@ def _grouped(data, by: Sequence[str], period: str | None) -> tuple[ir.Table, lis
     sums = {m: table[m].sum() for m in MEASURES}
     grouped = table.group_by(keys).aggregate(**sums) if keys else table.aggregate(**sums)
     return grouped, keys
+
+
+_WHERE_FROM = {
+    "decision_style": "map leaders.decision_style (or a style survey with ranges:)",
+    "involvement": "map leaders.involvement",
+    "leader_id": "map teams.leader_id",
+    "programme": "map spend.programme", "strategy": "map spend.strategy",
+    "region": "map teams.region", "segment": "map teams.segment",
+    "industry": "map teams.industry", "title": "map leaders.title",
+    "recognition": "map leaders.recognition",
+}
 
 
 def _finish(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
@@ -92,7 +108,7 @@ def cac(data: Engine | Dataset, by: Sequence[str] = ("tactic",), period: str | N
     grouped = grouped.mutate(
         program_cac=grouped.spend / customers,
         loaded_cac=(grouped.spend + grouped.people_cost) / customers,
-        cac_defined=grouped.new_customers > 0)
+        cac_defined=(grouped.new_customers > 0) & grouped.spend.notnull())
     return _finish(fetch(grouped), keys, ["spend", "people_cost", "new_customers",
                                                "program_cac", "loaded_cac", "cac_defined"])
 

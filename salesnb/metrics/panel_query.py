@@ -13,7 +13,8 @@ Rules (documented in docs/design.md, "Metric contract"):
 - a customer is *new* in the cell of their first won deal (earliest close date,
   then deal id); a won deal without ``customer_id`` counts as its own customer;
   later won deals of the same customer count as won deals, not new customers;
-- a rep's annual cost is spread over the days they were employed; a team's people
+- a rep's annual cost is spread over the days they were employed (without reps or their
+  annual cost there is no people cost, and loaded CAC equals program CAC); a team's people
   cost in a month is allocated to its tactics by their share of the team's deals
   that month, or by share of spend when the team closed no deals; a team-month
   with neither keeps its people cost in a row of its own (tactic ``UNALLOCATED``).
@@ -47,9 +48,18 @@ def build_panel(engine: Engine, describe: bool = True) -> ir.Table:
     ``describe=False`` leaves out the team, leader and style columns (and their
     joins) when a query groups only by team, tactic, programme or strategy.
     """
-    cells = _join_cells(_spend_cells(engine), _deal_cells(engine))
+    deals = _deal_cells(engine)
+    cells = _join_cells(_spend_cells(engine), deals) if "spend" in engine else \
+        _without_spend(deals)
     cells = _allocate_people_cost(engine, cells)
     return _describe_cells(engine, cells) if describe else cells
+
+
+def _without_spend(deals: ir.Table) -> ir.Table:
+    """Deal cells with spend unknown (NULL: cost per customer is not measurable, never 0)."""
+    import ibis
+
+    return deals.mutate(spend=ibis.null().cast("float64"))
 
 
 def _spend_cells(engine: Engine) -> ir.Table:
@@ -87,6 +97,7 @@ def _deal_cells(engine: Engine) -> ir.Table:
     import ibis
 
     deals = engine["deals"]
+    deals = deals.filter(deals.close_date.notnull())  # open deals without a date: pipeline only
     deals = deals.mutate(period=deals.close_date.truncate("M"))
     columns = deals.columns
     won = deals.outcome == "won"
@@ -126,7 +137,8 @@ def _people_cost_by_team_month(engine: Engine, months: ir.Table) -> ir.Table:
     reps = engine["reps"]
     pairs = reps.cross_join(months)
     month_end = pairs.period.date() + ibis.interval(months=1)
-    start = ibis.greatest(pairs.hire_date.date(), pairs.period.date())
+    hired = pairs.hire_date.date() if "hire_date" in pairs.columns else pairs.period.date()
+    start = ibis.greatest(ibis.coalesce(hired, pairs.period.date()), pairs.period.date())
     end = ibis.least(ibis.coalesce(pairs.exit_date.date() + ibis.interval(days=1), month_end),
                      month_end)
     days = end.delta(start, unit="day")
@@ -138,14 +150,25 @@ def _people_cost_by_team_month(engine: Engine, months: ir.Table) -> ir.Table:
         team_people_cost=(cost * share).sum())
 
 
+def activity_months(engine: Engine) -> ir.Table:
+    """The months with activity (column ``period``): spend periods and the close months of
+    won and lost deals. Open deals' expected close dates do not extend the window.
+    """
+    deals = engine["deals"]
+    closed = deals.filter(deals.close_date.notnull() & (deals.outcome != "open"))
+    months = closed.select(period=closed.close_date.truncate("M"))
+    if "spend" in engine:
+        spend = engine["spend"]
+        months = months.union(spend.select(period=spend.period.cast(months.period.type())))
+    return months.distinct()
+
+
 def _allocate_people_cost(engine: Engine, cells: ir.Table) -> ir.Table:
     import ibis
 
-    if "reps" not in engine:
-        return cells.mutate(people_cost=ibis.literal(0.0))
-    spend = engine["spend"]
-    months = spend.select(period=spend.period).distinct()  # the cost window, not future closes
-    people = _people_cost_by_team_month(engine, months)
+    if "reps" not in engine or "annual_cost" not in engine["reps"].columns:
+        return cells.mutate(people_cost=ibis.literal(0.0))  # no people cost known: none added
+    people = _people_cost_by_team_month(engine, activity_months(engine))
     team_month = ibis.window(group_by=[cells.team_id, cells.period])
     cells = cells.mutate(team_deals=cells.deals.sum().over(team_month),
                          team_spend=cells.spend.sum().over(team_month))
@@ -186,17 +209,24 @@ def _unallocated_people_cost(allocated: ir.Table, people: ir.Table) -> ir.Table:
 
 
 def _describe_cells(engine: Engine, cells: ir.Table) -> ir.Table:
-    teams, leaders, styles = engine["teams"], engine["leaders"], engine["style_periods"]
+    """Team attributes, the leader's traits and the style in force, where the data has them."""
+    teams = engine["teams"]
     team_columns = [c for c in TEAM_COLUMNS if c in teams.columns]
-    with_team = cells.left_join(teams.select("team_id", *team_columns),
+    described = cells.left_join(teams.select("team_id", *team_columns),
                                 cells.team_id == teams.team_id).drop("team_id_right")
-    leader_columns = [c for c in LEADER_COLUMNS if c in leaders.columns]
-    with_leader = with_team.left_join(leaders.select("leader_id", *leader_columns),
-                                      with_team.leader_id == leaders.leader_id
-                                      ).drop("leader_id_right")
-    with_style = with_leader.left_join(styles, [
-        with_leader.leader_id == styles.leader_id,
-        with_leader.period >= styles.valid_from,
-        with_leader.period < styles.valid_to,
-    ])
-    return with_style.drop("leader_id_right", "valid_from", "valid_to")
+    if "leader_id" not in described.columns:
+        return described
+    if "leaders" in engine:
+        leaders = engine["leaders"]
+        leader_columns = [c for c in LEADER_COLUMNS if c in leaders.columns]
+        described = described.left_join(leaders.select("leader_id", *leader_columns),
+                                        described.leader_id == leaders.leader_id
+                                        ).drop("leader_id_right")
+    if "style_periods" in engine:
+        styles = engine["style_periods"]
+        described = described.left_join(styles, [
+            described.leader_id == styles.leader_id,
+            described.period >= styles.valid_from,
+            described.period < styles.valid_to,
+        ]).drop("leader_id_right", "valid_from", "valid_to")
+    return described

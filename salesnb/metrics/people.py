@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from salesnb.engine.connection import as_engine, fetch
+from salesnb.engine.connection import as_count, as_engine, fetch
 from salesnb.errors import SalesnbError
-from salesnb.metrics.panel_query import as_count
+from salesnb.metrics.panel_query import activity_months
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -38,25 +38,40 @@ def rep_months(data: Engine | Dataset) -> ir.Table:
     engine = as_engine(data)
     if "reps" not in engine:
         raise SalesnbError("people metrics need the reps table; map it in the mapping file")
-    spend, reps = engine["spend"], engine["reps"]
-    bounds = spend.aggregate(first=spend.period.min(), last=spend.period.max())
-    months = _month_grid(engine, bounds)
-    pairs = reps.cross_join(months)
+    reps = engine["reps"]
+    months = activity_months(engine)
+    exits = reps.filter(reps.exit_date.notnull())
+    exits = exits.select(period=exits.exit_date.truncate("M").cast(months.period.type()))
+    # the people window: from the first month with activity to the last activity or exit
+    # (an HR snapshot dates its leavers at the snapshot, possibly after the last deal)
+    window = months.union(exits)
+    bounds = months.aggregate(first=months.period.min()).cross_join(
+        window.aggregate(last=window.period.max()))
+    grid = _month_grid(engine, bounds)
+    pairs = reps.cross_join(grid)
     month_end = pairs.period + ibis.interval(months=1)
-    employed = (pairs.hire_date < month_end) & (
+    hired = pairs.hire_date if "hire_date" in pairs.columns else ibis.null("timestamp")
+    employed = (hired.isnull() | (hired < month_end)) & (
         pairs.exit_date.isnull() | (pairs.exit_date >= pairs.period))
     pairs = pairs.filter(employed).mutate(
         exited=as_count(pairs.exit_date.notnull() & (pairs.exit_date < month_end)))
-    teams, leaders, styles = engine["teams"], engine["leaders"], engine["style_periods"]
-    pairs = pairs.left_join(teams.select("team_id", "leader_id", *_present(
-        teams, ("region", "segment"))), pairs.team_id == teams.team_id).drop("team_id_right")
-    if "recognition" in leaders.columns:
+    teams = engine["teams"]
+    pairs = pairs.left_join(teams.select("team_id", *_present(
+        teams, ("leader_id", "region", "segment"))), pairs.team_id == teams.team_id
+    ).drop("team_id_right")
+    if "leader_id" not in pairs.columns:
+        return pairs
+    if "leaders" in engine and "recognition" in engine["leaders"].columns:
+        leaders = engine["leaders"]
         pairs = pairs.left_join(leaders.select("leader_id", "recognition"),
                                 pairs.leader_id == leaders.leader_id).drop("leader_id_right")
-    pairs = pairs.left_join(styles, [pairs.leader_id == styles.leader_id,
-                                     pairs.period >= styles.valid_from,
-                                     pairs.period < styles.valid_to])
-    return pairs.drop("leader_id_right", "valid_from", "valid_to")
+    if "style_periods" in engine:
+        styles = engine["style_periods"]
+        pairs = pairs.left_join(styles, [pairs.leader_id == styles.leader_id,
+                                         pairs.period >= styles.valid_from,
+                                         pairs.period < styles.valid_to]
+                                ).drop("leader_id_right", "valid_from", "valid_to")
+    return pairs
 
 
 def _month_grid(engine: Engine, bounds: ir.Table) -> ir.Table:
@@ -73,22 +88,43 @@ def _present(table: ir.Table, columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c in table.columns]
 
 
-def attrition(data: Engine | Dataset, by: Sequence[str] = ("decision_style",)) -> pd.DataFrame:
-    """Headcount, exits, annualised attrition rate and median tenure per group."""
-    unknown = [d for d in by if d not in PEOPLE_DIMENSIONS]
+def people_dimensions(data: Engine | Dataset) -> list[str]:
+    """What people metrics can group by here: the standard dimensions the data has, plus the
+    reps' own columns (``role`` and every mapped attribute).
+    """
+    grid = rep_months(data)
+    own = [c for c in grid.columns if c not in ("rep_id", "team_id", "hire_date", "exit_date",
+                                                "annual_cost", "period", "exited")]
+    return list(dict.fromkeys([*[d for d in PEOPLE_DIMENSIONS if d in grid.columns], *own]))
+
+
+def _check_people_by(data: Engine | Dataset, by: Sequence[str]) -> None:
+    valid = people_dimensions(data)
+    unknown = [d for d in by if d not in valid]
     if unknown:
-        raise SalesnbError(f"cannot group people by {unknown}; use {list(PEOPLE_DIMENSIONS)}")
+        raise SalesnbError(f"cannot group people by {unknown} in this data; use {valid}")
+
+
+def attrition(data: Engine | Dataset, by: Sequence[str] = ("decision_style",)) -> pd.DataFrame:
+    """Headcount, exits, annualised attrition rate and median tenure per group.
+
+    ``by``: any of :func:`people_dimensions` (team, leader, region, segment, style,
+    recognition, and the reps' ``role`` and mapped attributes).
+    """
+    _check_people_by(data, by)
     grid = rep_months(data)
     keys = list(by)
-    per_group = grid.group_by(keys).aggregate(
-        rep_months=grid.count(), exits=grid.exited.sum(), months=grid.period.nunique())
+    measures = {"rep_months": grid.count(), "exits": grid.exited.sum(),
+                "months": grid.period.nunique()}
+    per_group = grid.group_by(keys).aggregate(**measures) if keys else grid.aggregate(**measures)
     frame = fetch(per_group)
     frame["headcount"] = frame["rep_months"] / frame["months"]
     frame["attrition_rate"] = frame["exits"] / frame["rep_months"] * 12
     tenure = _tenure(grid, keys)
-    frame = frame.merge(tenure, on=keys, how="left")
+    frame = frame.merge(tenure, on=keys, how="left") if keys else frame.assign(
+        median_tenure_days=float(tenure["median_tenure_days"].iloc[0]))
     columns = [*keys, "headcount", "rep_months", "exits", "attrition_rate", "median_tenure_days"]
-    return frame[columns].sort_values(keys).reset_index(drop=True)
+    return frame[columns].sort_values(keys).reset_index(drop=True) if keys else frame[columns]
 
 
 def rep_last_months(data: Engine | Dataset) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
@@ -113,7 +149,10 @@ def _last_months(grid: ir.Table) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timesta
 
 def _tenure(grid: ir.Table, keys: list[str]) -> pd.DataFrame:
     rows, _, end = _last_months(grid)
-    rows["tenure"] = (rows["exit_date"].fillna(end) - rows["hire_date"]).dt.days
+    hired = rows["hire_date"] if "hire_date" in rows else pd.Series(pd.NaT, index=rows.index)
+    rows["tenure"] = (rows["exit_date"].fillna(end) - hired).dt.days  # unknown hire: missing
+    if not keys:
+        return pd.DataFrame({"median_tenure_days": [rows["tenure"].median()]})
     return rows.groupby(keys, dropna=False)["tenure"].median().rename(
         "median_tenure_days").reset_index()
 
@@ -143,6 +182,9 @@ def attrition_cost(data: Engine | Dataset, by: Sequence[str] = ("decision_style"
     reps = engine["reps"]
     mean_cost = float(fetch(reps.aggregate(mean=reps.annual_cost.mean()))["mean"].iloc[0])
     grid = rep_months(data)
+    absent = [k for k in keys if k not in grid.columns]
+    if absent:
+        raise SalesnbError(f"this data has no {', '.join(absent)} to group attrition cost by")
     leaver_cost = grid.exited * grid.annual_cost.fill_null(mean_cost)
     frame = fetch(grid.group_by(keys).aggregate(exits=grid.exited.sum(),
                                                 leaver_cost=leaver_cost.sum()))

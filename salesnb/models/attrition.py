@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesnb.models.drivers import REFERENCE, TIDY_COLUMNS, plain_term
+from salesnb.errors import SalesnbError
+from salesnb.models.drivers import REFERENCE, TIDY_COLUMNS, plain_term, reference_levels
 
 ATTRITION_REFERENCES = {**REFERENCE, "recognition": "no recognition"}
 """The reference level of each term of :func:`attrition_hazards`."""
@@ -24,17 +25,26 @@ def attrition_hazards(reps_last_month: pd.DataFrame, data_start: pd.Timestamp,
     """
     import statsmodels.formula.api as smf
 
-    frame = reps_last_month.copy()
+    if "hire_date" not in reps_last_month or reps_last_month["hire_date"].isna().all():
+        raise SalesnbError("rep attrition over time needs hire dates (map reps.hire_date, or "
+                           "years at company with years_before:)")
+    frame = reps_last_month.dropna(subset=["hire_date"]).copy()
     frame["days"] = (frame["exit_date"].fillna(data_end) - frame["hire_date"]).dt.days.clip(
         lower=1)
     entry = (frame["hire_date"].clip(lower=data_start) - frame["hire_date"]).dt.days
     frame["entry"] = entry.clip(upper=frame["days"] - 1).clip(lower=0)
     frame["left"] = frame["exit_date"].notna().astype(int)
-    terms = [f"C(decision_style, Treatment({REFERENCE['decision_style']!r}))",
-             f"C(involvement, Treatment({REFERENCE['involvement']!r}))"]
-    if "recognition" in frame and frame["recognition"].notna().all():
+    levels = reference_levels(frame)
+    terms = [f"C({name}, Treatment({level!r}))" for name, level in levels.items()]
+    if "recognition" in frame and frame["recognition"].notna().all() and \
+            frame["recognition"].nunique() > 1:
         frame["recognition"] = frame["recognition"].astype(int)
         terms.append("recognition")
+    if not terms:
+        raise SalesnbError("rep attrition is compared by leadership style and recognition, "
+                           "and this data has neither (map leaders.decision_style, "
+                           "involvement or recognition)")
+    frame = frame.dropna(subset=list(levels))
     result = smf.phreg("days ~ " + " + ".join(terms), frame, status=frame["left"],
                        entry=frame["entry"]).fit()
     ci = np.asarray(result.conf_int())

@@ -84,7 +84,7 @@ def residual_checks(fit: DriversFit) -> pd.DataFrame:
     frame = fit.data.assign(pearson=pearson)
     rows = [{"group": "all", "mean": pearson.mean(), "dispersion": (pearson ** 2).mean(),
              "n": len(frame)}]
-    for column in ("tactic", "decision_style"):
+    for column in [c for c in ("tactic", "decision_style") if c in frame]:
         for value, part in frame.groupby(column)["pearson"]:
             rows.append({"group": f"{column}={value}", "mean": part.mean(),
                          "dispersion": (part ** 2).mean(), "n": len(part)})

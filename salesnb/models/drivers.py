@@ -29,6 +29,8 @@ import pandas as pd
 from salesnb.errors import SalesnbError
 
 REFERENCE = {"decision_style": "consultative", "involvement": "hybrid"}
+"""Preferred reference levels; a level the data lacks falls back to its most common one."""
+STYLE_TERMS = ("decision_style", "involvement")
 YEARS_UNIT, ADMIN_UNIT = 10.0, 0.1
 TIDY_COLUMNS = ["term", "estimate", "ci_low", "ci_high", "p", "model", "n"]
 
@@ -44,6 +46,8 @@ class DriversFit:
     reference_tactic: str
     elasticity: bool
     notes: list[str] = field(default_factory=list)
+    levels: dict[str, str] = field(default_factory=dict)
+    """The reference level of each style term in the model (see :func:`reference_levels`)."""
 
     @property
     def n(self) -> int:
@@ -54,7 +58,12 @@ class DriversFit:
     def references(self) -> dict[str, str]:
         """The reference level of each categorical term (tactic, styles, region)."""
         region = sorted(self.data["region"].unique())[0] if "region" in self.data else ""
-        return {"tactic": self.reference_tactic, **REFERENCE, "region": region}
+        return {"tactic": self.reference_tactic, **REFERENCE, **self.levels, "region": region}
+
+    @property
+    def styles(self) -> list[str]:
+        """The style terms in the model (decision style, involvement: those the data has)."""
+        return [c for c in STYLE_TERMS if c in self.levels]
 
     @property
     def clusters(self) -> int:
@@ -135,7 +144,8 @@ def model_frame(panel: pd.DataFrame) -> pd.DataFrame:
     Rows with missing values are dropped *before* fitting, so cluster ids stay
     aligned with the rows statsmodels keeps.
     """
-    needed = ["new_customers", "spend", "tactic", "decision_style", "involvement", "team_id"]
+    styles = [c for c in STYLE_TERMS if c in panel and panel[c].notna().any()]
+    needed = ["new_customers", "spend", "tactic", "team_id", *styles]
     frame = panel[panel["spend"] > 0].dropna(subset=needed).copy()
     frame["log_spend"] = np.log(frame["spend"])
     for column, centre, unit, name in (("industry_years", 10.0, YEARS_UNIT, "years10"),
@@ -165,7 +175,8 @@ def fit_drivers(panel: pd.DataFrame, model: str = "negbin", elasticity: bool = F
     if frame["team_id"].nunique() < 2:
         raise SalesnbError("the drivers model needs at least two teams with spend")
     reference_tactic = reference_tactic or cheapest_tactic(frame)
-    formula = drivers_formula(frame, reference_tactic, elasticity, month_effects)
+    levels = reference_levels(frame)
+    formula = drivers_formula(frame, reference_tactic, elasticity, month_effects, levels)
     groups = pd.factorize(frame["team_id"])[0]
     offset = None if elasticity else frame["log_spend"]
     fitter = {"negbin": smf.negativebinomial, "poisson": smf.poisson}.get(model)
@@ -177,7 +188,24 @@ def fit_drivers(panel: pd.DataFrame, model: str = "negbin", elasticity: bool = F
             cov_type="cluster", cov_kwds={"groups": groups}, disp=0, maxiter=300)
     if not result.mle_retvals.get("converged", True):
         notes.append("the optimiser did not converge: treat the estimates with caution")
-    return DriversFit(result, frame, formula, model, reference_tactic, elasticity, notes)
+    return DriversFit(result, frame, formula, model, reference_tactic, elasticity, notes,
+                      levels)
+
+
+def reference_levels(frame: pd.DataFrame) -> dict[str, str]:
+    """The reference level of each style term the data can estimate (two or more levels):
+    :data:`REFERENCE` where the data has it, else the most common level.
+    """
+    levels = {}
+    for column in STYLE_TERMS:
+        if column not in frame:
+            continue
+        counts = frame[column].dropna().value_counts()
+        if len(counts) < 2:
+            continue
+        levels[column] = REFERENCE[column] if REFERENCE[column] in counts.index else \
+            str(counts.idxmax())
+    return levels
 
 
 def cheapest_tactic(frame: pd.DataFrame) -> str:
@@ -187,11 +215,22 @@ def cheapest_tactic(frame: pd.DataFrame) -> str:
 
 
 def drivers_formula(frame: pd.DataFrame, reference_tactic: str, elasticity: bool,
-             month_effects: bool) -> str:
-    """The drivers model's patsy formula for the columns ``frame`` has."""
-    terms = [f"C(tactic, Treatment({reference_tactic!r}))"
-             f" * C(decision_style, Treatment({REFERENCE['decision_style']!r}))",
-             f"C(involvement, Treatment({REFERENCE['involvement']!r}))"]
+                    month_effects: bool, levels: dict[str, str] | None = None) -> str:
+    """The drivers model's patsy formula for the columns ``frame`` has: tactic x decision
+    style and involvement where the data has them (``levels``: their references, default
+    :func:`reference_levels`), leader traits, region, month, spend.
+    """
+    levels = reference_levels(frame) if levels is None else levels
+    tactic = f"C(tactic, Treatment({reference_tactic!r}))" if frame["tactic"].nunique() > 1 \
+        else ""
+    terms = []
+    if "decision_style" in levels:
+        style = f"C(decision_style, Treatment({levels['decision_style']!r}))"
+        terms.append(f"{tactic} * {style}" if tactic else style)
+    elif tactic:
+        terms.append(tactic)
+    if "involvement" in levels:
+        terms.append(f"C(involvement, Treatment({levels['involvement']!r}))")
     terms += [name for name in ("years10", "admin10") if name in frame]
     if "region" in frame and frame["region"].nunique() > 1:
         terms.append("C(region)")
@@ -199,7 +238,7 @@ def drivers_formula(frame: pd.DataFrame, reference_tactic: str, elasticity: bool
         terms.append("C(month)")
     if elasticity:
         terms.append("log_spend")
-    return "new_customers ~ " + " + ".join(terms)
+    return "new_customers ~ " + (" + ".join(terms) or "1")
 
 
 class captured_warnings:

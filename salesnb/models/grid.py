@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesnb.models.drivers import REFERENCE, DriversFit
+from salesnb.errors import SalesnbError
+from salesnb.models.drivers import DriversFit
 from salesnb.models.multiplicity import adjust_pvalues
 
 
@@ -17,11 +18,13 @@ def cac_grid(fit: DriversFit, level: float = 0.95, spend: float | None = None) -
     with ``elasticity`` it is evaluated at ``spend`` (default: median cell spend).
     """
     frame = fit.data
+    if "decision_style" not in fit.styles:
+        raise SalesnbError("the CAC grid compares decision styles, and this data has fewer "
+                           "than two (map leaders.decision_style)")
     spend = float(spend or frame["spend"].median())
-    rows = pd.MultiIndex.from_product(
-        [sorted(frame["tactic"].unique()), sorted(frame["decision_style"].unique()),
-         sorted(frame["involvement"].unique())],
-        names=["tactic", "decision_style", "involvement"]).to_frame(index=False)
+    keys = ["tactic", *fit.styles]
+    rows = pd.MultiIndex.from_product([sorted(frame[k].unique()) for k in keys],
+                                      names=keys).to_frame(index=False)
     typical = typical_values(frame, rows, spend)
     design = design_rows(fit, typical)
     params = fit.result.params.drop("alpha", errors="ignore")
@@ -36,9 +39,9 @@ def cac_grid(fit: DriversFit, level: float = 0.95, spend: float | None = None) -
     rows["ci_low"] = np.exp(log_cac - z * se)
     rows["ci_high"] = np.exp(log_cac + z * se)
     rows["se_log"] = se
-    cells = frame.groupby(["tactic", "decision_style", "involvement"]).size()
-    rows["cells"] = [int(cells.get(tuple(r), 0)) for r in rows[["tactic", "decision_style",
-                                                                 "involvement"]].to_numpy()]
+    cells = frame.groupby(keys).size()
+    rows["cells"] = [int(cells.get(tuple(r) if len(keys) > 1 else r[0], 0))
+                     for r in rows[keys].to_numpy()]
     rows["model"], rows["n"] = fit.model, fit.n
     return rows
 
@@ -66,13 +69,19 @@ def design_rows(fit: DriversFit, rows: pd.DataFrame) -> np.ndarray:
 
 
 def style_contrasts(grid: pd.DataFrame, fit: DriversFit, method: str = "holm",
-                    involvement: str = REFERENCE["involvement"]) -> pd.DataFrame:
-    """Pairwise CAC ratios between decision styles within each tactic, multiplicity-adjusted."""
+                    involvement: str | None = None) -> pd.DataFrame:
+    """Pairwise CAC ratios between decision styles within each tactic, multiplicity-adjusted
+    (at one involvement level: ``involvement``, default the model's reference).
+    """
     params = fit.result.params.drop("alpha", errors="ignore")
     cov = fit.result.cov_params().loc[params.index, params.index].to_numpy()
-    sub = grid[grid["involvement"] == involvement].reset_index(drop=True)
-    design = design_rows(fit, typical_values(fit.data, sub[["tactic", "decision_style",
-                                                           "involvement"]],
+    keys = ["tactic", *fit.styles]
+    sub = grid
+    if "involvement" in grid:
+        level = involvement or fit.levels["involvement"]
+        sub = grid[grid["involvement"] == level]
+    sub = sub.reset_index(drop=True)
+    design = design_rows(fit, typical_values(fit.data, sub[keys],
                                           float(fit.data["spend"].median())))
     rows = []
     for tactic, idx in sub.groupby("tactic").groups.items():

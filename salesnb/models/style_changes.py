@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.errors import SalesnbError
-from salesnb.models.drivers import REFERENCE, DriversFit, model_frame
+from salesnb.models.drivers import DriversFit, model_frame, reference_levels
 
 
 def style_change_effects(panel: pd.DataFrame, window: int = 6) -> dict[str, pd.DataFrame]:
@@ -22,12 +22,16 @@ def style_change_effects(panel: pd.DataFrame, window: int = 6) -> dict[str, pd.D
     import statsmodels.formula.api as smf
 
     frame = model_frame(panel)
+    if "decision_style" not in frame or frame["decision_style"].nunique() < 2:
+        raise SalesnbError("style changes need decision styles (map leaders.decision_style "
+                           "and style_changes)")
+    reference = reference_levels(frame)["decision_style"]
     changed = frame.groupby("team_id")["decision_style"].nunique() > 1
     if not changed.any():
         raise SalesnbError("no team's leader changed decision style: nothing to compare")
     groups = pd.factorize(frame["team_id"])[0]
     base = ("new_customers ~ C(team_id) + C(month) + C(tactic) + "
-            f"C(decision_style, Treatment({REFERENCE['decision_style']!r}))")
+            f"C(decision_style, Treatment({reference!r}))")
     did = smf.poisson(base, frame, offset=frame["log_spend"]).fit(
         cov_type="cluster", cov_kwds={"groups": groups}, disp=0, maxiter=300)
     did_fit = DriversFit(did, frame, base, "poisson team+month FE (DiD)", "", False)

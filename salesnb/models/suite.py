@@ -37,7 +37,9 @@ class ModelSuite:
     Attributes
     ----------
     effects : the drivers model's effects as CAC multipliers (term, estimate, ci_low, ci_high,
-        p, model, n); intervals and p-values from the wild cluster bootstrap.
+        p, model, n); intervals and p-values from the wild cluster bootstrap. Every table is
+        None when the data cannot carry it (no spend, one team, no style...): ``notes`` says
+        why in a plain sentence.
     grid : estimated CAC per tactic x decision style x involvement, with intervals.
     contrasts : pairwise CAC ratios between decision styles within each tactic (Holm).
     alternatives : the log-CAC OLS and MixedLM cross-checks (same columns as ``effects``).
@@ -54,14 +56,14 @@ class ModelSuite:
     attrition_cost : turnover cost per new customer by style (None without annual cost).
     """
 
-    effects: pd.DataFrame
-    grid: pd.DataFrame
-    contrasts: pd.DataFrame
-    alternatives: pd.DataFrame
-    mde: pd.DataFrame
-    dispersion: pd.DataFrame
-    influential_teams: pd.DataFrame
-    residuals: pd.DataFrame
+    effects: pd.DataFrame | None = None
+    grid: pd.DataFrame | None = None
+    contrasts: pd.DataFrame | None = None
+    alternatives: pd.DataFrame | None = None
+    mde: pd.DataFrame | None = None
+    dispersion: pd.DataFrame | None = None
+    influential_teams: pd.DataFrame | None = None
+    residuals: pd.DataFrame | None = None
     references: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -104,45 +106,100 @@ def model_suite(data, month_effects: bool = False, model: str = "auto") -> Model
     from salesnb.metrics import people
 
     started = time.perf_counter()
-    panel = metrics.panel(data)
-    dispersion = overdispersion_test(panel)
     if model not in ("auto", "negbin", "poisson"):
         raise SalesnbError(f"model must be 'auto', 'negbin' or 'poisson', not {model!r}")
+    panel = metrics.panel(data)
+    suite = ModelSuite()
+    notes = suite.notes
+    reason = cannot_model_cac(panel)
+    if reason is None:
+        _drivers(suite, panel, month_effects, model)
+    else:
+        notes.append(reason)
+    if "reps" in as_engine(data):
+        reps, start, end = people.rep_last_months(data)
+        suite.attrition = _attempt(notes, "rep attrition", attrition_hazards, reps, start, end)
+        if suite.effects is not None:
+            suite.attrition_cost = _attempt(notes, "attrition cost", people.attrition_cost,
+                                            data)
+    suite.seconds = time.perf_counter() - started
+    return suite
+
+
+MIN_TEAMS = 2
+MIN_CUSTOMERS = 10
+
+
+def cannot_model_cac(panel: pd.DataFrame) -> str | None:
+    """Why the data cannot carry a model of cost per customer, in one sentence (None: it can)."""
+    if panel["spend"].isna().all():
+        return ("What tactics and leadership do to cost per customer is not modelled: the data "
+                "has no spend. Map a marketing or tactic cost table (period, team, tactic, "
+                "cost) to add it.")
+    with_spend = panel[panel["spend"] > 0]
+    if with_spend["team_id"].nunique() < MIN_TEAMS:
+        return ("What tactics and leadership do to cost per customer is not modelled: it "
+                f"needs spend from at least {MIN_TEAMS} teams to compare.")
+    if with_spend["new_customers"].sum() < MIN_CUSTOMERS:
+        return ("What tactics and leadership do to cost per customer is not modelled: fewer "
+                f"than {MIN_CUSTOMERS} new customers were won where there was spend.")
+    return None
+
+
+def _drivers(suite: ModelSuite, panel: pd.DataFrame, month_effects: bool, model: str) -> None:
+    """Fit the drivers model and everything built on it into ``suite`` (notes on failures)."""
+    notes = suite.notes
+    dispersion = _attempt(notes, "overdispersion test", overdispersion_test, panel)
+    if model == "auto" and dispersion is None:
+        model = "negbin"
     kind = model if model != "auto" else "negbin" if dispersion["p"] < 0.05 else "poisson"
-    test = f"the overdispersion test gives alpha = {dispersion['alpha']:.2f} " \
-           f"(p = {dispersion['p']:.2g})"
-    why = f"you chose it ({test})" if model != "auto" else test
-    notes = [f"main model: {'negative binomial' if kind == 'negbin' else 'Poisson'} with team-"
-             f"clustered errors, because {why}; log-CAC OLS and MixedLM "
-             "are shown as cross-checks (they leave out cells without a customer)."]
-    main = fit_drivers(panel, model=kind, month_effects=month_effects)
+    test = (f"the overdispersion test gives alpha = {dispersion['alpha']:.2f} "
+            f"(p = {dispersion['p']:.2g})" if dispersion is not None
+            else "the overdispersion test could not run")
+    why = f"you chose it ({test})" if model != "auto" or dispersion is None else test
+    notes.append(f"main model: {'negative binomial' if kind == 'negbin' else 'Poisson'} with "
+                 f"team-clustered errors, because {why}; log-CAC OLS and MixedLM are shown as "
+                 "cross-checks (they leave out cells without a customer).")
+    main = _attempt(notes, "drivers model", fit_drivers, panel, kind, False, month_effects)
+    if main is None:
+        return
     notes += [f"{main.model}: {n}" for n in main.notes]
+    if not main.styles:
+        notes.append("Leadership style is not modelled: the leaders have no decision style or "
+                     "involvement in the data (map a style survey to leaders.decision_style); "
+                     "tactics and leader traits are.")
     notes += _data_warnings(main)
     notes.append(_interval_note(main))
-    grid = cac_grid(main)
-    effects = main.effects(wild=True)
-    suite = ModelSuite(
-        effects=effects[effects["term"] != "log_spend"].reset_index(drop=True), grid=grid,
-        contrasts=style_contrasts(grid, main),
-        alternatives=pd.concat([fit_log_cac(panel).effects(),
-                                fit_log_cac(panel, mixed=True).effects()]),
-        mde=minimum_detectable_effect(main), dispersion=pd.DataFrame([dispersion]),
-        influential_teams=influential_teams(main), residuals=residual_checks(main),
-        references=main.references, notes=notes)
-    strong = suite.influential_teams.query("largest_shift_se > 1")
-    if len(strong):
-        notes.append("teams that alone move an effect by more than one standard error: "
-                     + ", ".join(f"{r.team_id} ({r.term})" for r in strong.itertuples()))
+    effects = _attempt(notes, "effects", main.effects, 0.95, True)
+    if effects is None:
+        return
+    suite.effects = effects[effects["term"] != "log_spend"].reset_index(drop=True)
+    suite.references = main.references
+    suite.dispersion = pd.DataFrame([dispersion]) if dispersion is not None else None
+    if "decision_style" in main.styles:
+        suite.grid = _attempt(notes, "CAC grid", cac_grid, main)
+        if suite.grid is not None:
+            suite.contrasts = _attempt(notes, "style contrasts", style_contrasts, suite.grid,
+                                       main)
+    alternatives = [_attempt(notes, "log-CAC cross-check", fit_log_cac, panel),
+                    _attempt(notes, "MixedLM cross-check", fit_log_cac, panel, True)]
+    checks = [_attempt(notes, name, fit.effects) for name, fit in
+              zip(("log-CAC cross-check", "MixedLM cross-check"), alternatives, strict=True)
+              if fit is not None]
+    checks = [c for c in checks if c is not None]
+    suite.alternatives = pd.concat(checks) if checks else None
+    suite.mde = _attempt(notes, "minimum detectable effects", minimum_detectable_effect, main)
+    suite.influential_teams = _attempt(notes, "influential teams", influential_teams, main)
+    suite.residuals = _attempt(notes, "residual checks", residual_checks, main)
+    if suite.influential_teams is not None:
+        strong = suite.influential_teams.query("largest_shift_se > 1")
+        if len(strong):
+            notes.append("teams that alone move an effect by more than one standard error: "
+                         + ", ".join(f"{r.team_id} ({r.term})" for r in strong.itertuples()))
     changes = _attempt(notes, "style changes", style_changes.style_change_effects, panel) or {}
     suite.style_change_effects = changes.get("effects")
     suite.style_change_event_study = changes.get("event_study")
     suite.style_change_pretrend = changes.get("pretrend")
-    if "reps" in as_engine(data):
-        reps, start, end = people.rep_last_months(data)
-        suite.attrition = _attempt(notes, "rep attrition", attrition_hazards, reps, start, end)
-        suite.attrition_cost = _attempt(notes, "attrition cost", people.attrition_cost, data)
-    suite.seconds = time.perf_counter() - started
-    return suite
 
 
 def _attempt(notes: list[str], what: str, function, *args):
@@ -150,12 +207,13 @@ def _attempt(notes: list[str], what: str, function, *args):
     say why and go on.
     """
     from numpy.linalg import LinAlgError
+    from patsy import PatsyError
 
     caught: list[str] = []
     try:
         with captured_warnings(caught):
             return function(*args)
-    except (SalesnbError, LinAlgError, ValueError) as exc:
+    except (SalesnbError, LinAlgError, ValueError, PatsyError, ArithmeticError) as exc:
         reason = "singular design: too few observations for this model" if isinstance(
             exc, LinAlgError) else str(exc).splitlines()[0]
         notes.append(f"{what}: not estimated ({reason})")
@@ -196,6 +254,8 @@ def _data_warnings(fit: DriversFit) -> list[str]:
     if sizes.max() > 5 * sizes.min():
         notes.append("teams differ a lot in size (largest > 5x smallest): clustered "
                      "intervals lean on the large teams")
+    if "decision_style" not in fit.styles:
+        return notes
     cells = frame.groupby(["tactic", "decision_style"]).size()
     thin = cells[cells < THIN_CELL]
     if len(thin):

@@ -56,7 +56,9 @@ def key_findings(suite, tactic_cac: pd.DataFrame | None = None, allocation=None,
     currency : label for money.
     limit : at most this many findings.
     """
-    effects = with_findings(suite.effects, suite.references)
+    effects = (with_findings(suite.effects, suite.references) if suite.effects is not None
+               else pd.DataFrame(columns=["term", "estimate", "ci_low", "ci_high", "p",
+                                          "finding"]))
     candidates = [
         *_tactic_findings(tactic_cac, currency),
         *_style_findings(effects),
@@ -88,7 +90,9 @@ def _tactic_findings(table: pd.DataFrame | None, currency: str) -> list[Finding]
 def _style_findings(effects: pd.DataFrame) -> list[Finding]:
     styles = effects[effects["term"].str.fullmatch(r"decision_style=\w+")]
     if styles.empty:
-        return []
+        return [Finding("leadership style", "Which leadership style costs least per customer "
+                        "cannot be told from this data: it needs spend and leaders of more "
+                        "than one decision style (see the notes for what is missing).", 1.0)]
     clear = styles[(styles["ci_high"] < 1) | (styles["ci_low"] > 1)]
     if clear.empty:
         low, high = styles["ci_low"].min(), styles["ci_high"].max()

@@ -219,6 +219,10 @@ def cac_heatmap(grid: pd.DataFrame, ax: Axes | None = None, involvement: str | N
     import seaborn as sns
 
     ax = _axes(ax)
+    if "involvement" not in grid:
+        involvement = None  # the model had no involvement term
+    elif involvement is not None and involvement not in set(grid["involvement"]):
+        involvement = str(grid["involvement"].value_counts().idxmax())  # the level it has
     frame = grid if involvement is None else grid[grid["involvement"] == involvement]
     table = frame.pivot_table(index="tactic", columns="decision_style", values="cac")
     table = table.loc[table.mean(axis=1).sort_values().index]

@@ -1,0 +1,117 @@
+"""Everything the leadership brief shows, computed with what the data has.
+
+:func:`brief_inputs` runs the model suite, the tactic CAC intervals, the response curves and
+the budget reallocation for one dataset or segment. Each part the data cannot support is
+left out (None) with one plain sentence in ``missing`` saying what to add, so the brief
+always renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from salesnb.errors import SalesnbError
+
+if TYPE_CHECKING:
+    from salesnb.curves.budget import Allocation
+    from salesnb.curves.response import ResponseCurves
+    from salesnb.io.dataset import Dataset
+    from salesnb.models.suite import ModelSuite
+
+
+@dataclass
+class BriefInputs:
+    """The brief's figures; a part the data cannot carry is None and said in ``missing``."""
+
+    suite: ModelSuite
+    facts: dict[str, Any]
+    tactic_cac: pd.DataFrame | None = None
+    response: ResponseCurves | None = None
+    allocation: Allocation | None = None
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """Every note of the parts that ran (the model suite, the curves, the budget)."""
+        notes = list(self.suite.notes)
+        if self.response is not None:
+            notes += self.response.notes
+        if self.allocation is not None:
+            notes += self.allocation.notes
+        return notes
+
+
+def brief_inputs(data: Dataset, model: str = "auto", n_boot: int = 200, seed: int = 0,
+                 max_extrapolation: float = 1.0) -> BriefInputs:
+    """Compute the brief for ``data`` (a loaded dataset or segment).
+
+    Parameters
+    ----------
+    data
+        The validated data of one segment and period.
+    model
+        The drivers model: ``"auto"``, ``"negbin"`` or ``"poisson"``.
+    n_boot, seed
+        Bootstrap draws and seed of the CAC intervals and the curves.
+    max_extrapolation
+        How far past the highest spend seen the budget advice may go (1: inside).
+
+    Returns
+    -------
+    BriefInputs
+    """
+    from salesnb.curves import budget, fitting
+    from salesnb.metrics import headline, measures
+    from salesnb.models.suite import model_suite
+
+    inputs = BriefInputs(model_suite(data, model=model), headline(data))
+    reason = data.lacks("cac")
+    if reason is not None:
+        inputs.missing.append(reason)
+        return inputs
+    inputs.tactic_cac = measures.cac_intervals(data, by=["tactic"], n_boot=n_boot, seed=seed)
+    reason = data.lacks("curves")
+    if reason is not None:
+        inputs.missing.append(reason)
+        return inputs
+    try:
+        inputs.response = fitting.fit_response_curves(measures.panel(data), n_boot=n_boot,
+                                                      seed=seed)
+        inputs.allocation = budget.reallocate(inputs.response,
+                                              max_extrapolation=max_extrapolation)
+    except SalesnbError as exc:
+        inputs.missing.append("The budget advice is not shown: "
+                              + str(exc).splitlines()[0].rstrip(".") + ".")
+    return inputs
+
+
+def curves_or_reason(data: Dataset, form: str = "power", n_boot: int = 200, seed: int = 0
+                     ) -> tuple[ResponseCurves | None, str | None]:
+    """The response curves of ``data``, or None and the plain reason they cannot be fitted."""
+    from salesnb.curves import fitting
+    from salesnb.metrics import measures
+
+    reason = data.lacks("curves")
+    if reason is not None:
+        return None, reason
+    try:
+        return fitting.fit_response_curves(measures.panel(data), form=form, n_boot=n_boot,
+                                           seed=seed), None
+    except SalesnbError as exc:
+        return None, "Response curves are not shown: " + str(exc).splitlines()[0]
+
+
+def headline_sentence(facts: dict[str, Any], currency: str = "") -> str:
+    """The brief's headline in one sentence (cost per customer only where it is measurable)."""
+    from salesnb.report.words import money
+
+    customers = f"{facts['new_customers']:,} new customers"
+    if not facts.get("cac_measurable", True):
+        return (f"**Headline.** {customers}. What a customer costs is not measured: the data "
+                "has no spend.")
+    return (f"**Headline.** {customers} for {money(facts['total_cost'], currency)} of tactic "
+            f"spend and sales people cost: a blended CAC of "
+            f"{money(facts['blended_cac'], currency)} per new customer.")
