@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
+
 from tests.conftest import PROJECT_DIR
+
+pytestmark = pytest.mark.slow  # runs the engine benchmark on a small dataset
 
 
 def _bench_module():

@@ -11,6 +11,8 @@ from salesnb.curves import fit_response_curves
 from salesnb.curves.budget import budget_for_target, default_high, reallocate
 from salesnb.errors import SalesnbError
 
+pytestmark = pytest.mark.slow  # planted-effect recovery on the demo: seconds each
+
 TOLERANCE = 1e-6
 
 

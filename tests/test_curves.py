@@ -91,6 +91,7 @@ def exponents(curves) -> pd.DataFrame:
     return table[table["parameter"] == "exponent"].set_index("tactic")
 
 
+@pytest.mark.slow
 def test_planted_exponent_recovered_per_tactic(demo_curves, planted_exponent):
     table = exponents(demo_curves)
     assert len(table) == 7
@@ -105,6 +106,7 @@ def test_planted_exponent_recovered_per_tactic(demo_curves, planted_exponent):
     assert (units["teams_per_month"] <= units["teams"]).all()
 
 
+@pytest.mark.slow
 def test_level_reads_as_cac_at_reference(demo_curves):
     from scipy.stats import spearmanr
 
@@ -127,6 +129,7 @@ def test_level_reads_as_cac_at_reference(demo_curves):
     assert cac.idxmin() == "referrals" and cac.idxmax() == "events"
 
 
+@pytest.mark.slow
 def test_current_expected_customers_match_observed(demo_curves, demo_panel):
     predicted = demo_curves.expected_customers()["expected_customers"].sum()
     with_spend = demo_panel[demo_panel["spend"] > 0]
@@ -135,6 +138,7 @@ def test_current_expected_customers_match_observed(demo_curves, demo_panel):
     assert observed < predicted < observed * 1.08
 
 
+@pytest.mark.slow
 def test_marginal_cac_is_the_finite_difference(demo_curves):
     table = demo_curves.marginal_cac()
     for row in table.itertuples():
@@ -147,6 +151,7 @@ def test_marginal_cac_is_the_finite_difference(demo_curves):
         assert row.marginal_cac > row.average_cac  # diminishing returns
 
 
+@pytest.mark.slow
 def test_marginal_cac_rises_with_spend(demo_curves):
     table = demo_curves.marginal_cac("events", spend=[100_000, 400_000, 2_000_000])
     assert table["marginal_cac"].is_monotonic_increasing
@@ -154,6 +159,7 @@ def test_marginal_cac_rises_with_spend(demo_curves):
     assert list(table["extrapolated"]) == [True, False, True]
 
 
+@pytest.mark.slow
 def test_spend_for_marginal_cac_round_trips(demo_curves):
     current = demo_curves.marginal_cac()
     for row in current.itertuples():
@@ -165,6 +171,7 @@ def test_spend_for_marginal_cac_round_trips(demo_curves):
         assert check["marginal_cac"] == pytest.approx(target, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_bootstrap_is_seeded(demo_panel):
     first = fit_response_curves(demo_panel, n_boot=5, seed=3)
     again = fit_response_curves(demo_panel, n_boot=5, seed=3)
@@ -173,6 +180,7 @@ def test_bootstrap_is_seeded(demo_panel):
     assert not np.array_equal(first.draws, other.draws)
 
 
+@pytest.mark.slow
 def test_by_style_gives_one_curve_per_tactic_and_style(demo_panel, planted_exponent):
     curves = fit_response_curves(demo_panel, by="decision_style", n_boot=0)
     table = exponents(curves)
@@ -243,6 +251,7 @@ def test_panel_without_columns_or_spend_is_refused():
         fit_response_curves(no_spend)
 
 
+@pytest.mark.slow
 def test_question_errors_are_named(demo_curves):
     with pytest.raises(SalesnbError, match="unknown tactic 'fax'"):
         demo_curves.marginal_cac("fax")
@@ -359,6 +368,7 @@ def test_hill_fit_that_fails_to_converge_is_noted(monkeypatch):
     assert any(n.startswith("WARNING") and "'alpha': 3" in n for n in curves.notes)
 
 
+@pytest.mark.slow
 def test_spend_for_marginal_cac_without_solution_says_so(demo_curves):
     from dataclasses import replace
 

@@ -74,6 +74,7 @@ def large_panel():
     return panel, truth, tables
 
 
+@pytest.mark.slow
 def test_planted_cac_effects_are_recovered(large_panel):
     """A negative-binomial fit on generated data lands on the documented multipliers."""
     import statsmodels.api as sm
@@ -114,6 +115,7 @@ def test_planted_cac_effects_are_recovered(large_panel):
     assert fit.params["log_spend"] == pytest.approx(truth["response_exponent"], abs=0.04)
 
 
+@pytest.mark.slow
 def test_program_cac_ranks_tactics_as_planted(large_panel):
     panel, truth, _ = large_panel
     by_tactic = panel.groupby("tactic")[["cost", "customers"]].sum()
@@ -121,6 +123,7 @@ def test_program_cac_ranks_tactics_as_planted(large_panel):
     assert observed == sorted(truth["base_cac"], key=truth["base_cac"].get)
 
 
+@pytest.mark.slow
 def test_attrition_is_higher_under_the_planted_style(large_panel):
     _, truth, tables = large_panel
     reps = tables["reps"].merge(tables["teams"][["team_id", "leader_id"]], on="team_id").merge(

@@ -298,3 +298,14 @@ def test_aggregate_is_for_spend_only_and_unpivot_needs_its_names(tmp_path):
         salesnb.load(folder)
     assert "aggregate applies to spend only" in str(caught.value)
     assert "unpivot needs names_to:" in str(caught.value)
+
+
+def test_a_file_read_through_a_lookup_is_part_of_the_fingerprint(tmp_path):
+    mapping = CRM_MAPPING.replace("      teams:\n        source: sales_teams.csv\n",
+                                  "      teams:\n        source: teams_only.csv\n")
+    files = {"sales_pipeline.csv": PIPELINE, "sales_teams.csv": TEAMS,
+             "teams_only.csv": "manager,regional_office\nMia,West\nNoe,East\n"}
+    first = salesnb.load(write(tmp_path / "a", files, mapping))
+    changed = dict(files, **{"sales_teams.csv": TEAMS.replace("Cid,Noe,East", "Cid,Noe,West")})
+    second = salesnb.load(write(tmp_path / "b", changed, mapping))
+    assert first.fingerprint != second.fingerprint  # only the lookup's file differs

@@ -288,6 +288,7 @@ def demo_cac(demo40_dir):
     return metrics.cac_intervals(load(demo40_dir), n_boot=500, seed=0)
 
 
+@pytest.mark.slow
 def test_demo_program_cac_ranks_tactics_as_planted(demo_cac, demo40_dir):
     import json
 
@@ -306,12 +307,14 @@ def test_bootstrap_by_team(dataset):
     assert result.loc[0, "program_cac"] == pytest.approx(4_500 / 3)
 
 
+@pytest.mark.slow
 def test_bootstrap_depends_on_the_seed(demo_cac, demo40_dir):
     other = metrics.cac_intervals(load(demo40_dir), n_boot=500, seed=1)
     assert not other["program_cac_low"].equals(demo_cac["program_cac_low"])
     pd.testing.assert_series_equal(other["program_cac"], demo_cac["program_cac"])
 
 
+@pytest.mark.slow
 def test_bootstrap_width_shrinks_with_more_data(dataset, demo_cac):
     width = (demo_cac["program_cac_high"] - demo_cac["program_cac_low"]) / demo_cac["program_cac"]
     assert (width < 0.2).all()  # thousands of customers per tactic: tight intervals

@@ -24,6 +24,7 @@ def exact_fit(large_demo):
     return models.fit_drivers(metrics.panel(data), elasticity=True)
 
 
+@pytest.mark.slow
 def test_planted_effects_are_recovered_within_their_intervals(exact_fit, large_demo):
     """13 planted effects, 95% intervals: a miss or two is chance (P(3+) ~ 3%), more is bias.
 
@@ -43,6 +44,7 @@ def test_planted_effects_are_recovered_within_their_intervals(exact_fit, large_d
     assert spend["ci_low"] <= truth["response_exponent"] <= spend["ci_high"]
 
 
+@pytest.mark.slow
 def test_unplanted_interactions_are_mostly_null(exact_fit):
     effects = exact_fit.effects()
     interactions = effects[effects["term"].str.contains(":")
@@ -51,6 +53,7 @@ def test_unplanted_interactions_are_mostly_null(exact_fit):
     assert (adjusted > 0.05).mean() >= 0.9
 
 
+@pytest.mark.slow
 def test_offset_model_is_close_and_says_which_model(large_demo):
     data, truth = large_demo
     fit = models.fit_drivers(metrics.panel(data))
@@ -61,6 +64,7 @@ def test_offset_model_is_close_and_says_which_model(large_demo):
     assert "log_spend" not in effects.index
 
 
+@pytest.mark.slow
 def test_grid_is_consistent_with_the_effects(exact_fit):
     grid = models.cac_grid(exact_fit)
     assert len(grid) == 7 * 3 * 3
@@ -76,6 +80,7 @@ def test_grid_is_consistent_with_the_effects(exact_fit):
     assert events < 0.75  # the planted 0.85 x 0.70
 
 
+@pytest.mark.slow
 def test_style_contrasts_are_adjusted(exact_fit):
     grid = models.cac_grid(exact_fit)
     contrasts = models.style_contrasts(grid, exact_fit, method="holm")
@@ -98,6 +103,7 @@ def test_adjusted_pvalues_survive_missing_ones():
     assert np.isnan(models.adjust_pvalues([np.nan, np.nan])).all()
 
 
+@pytest.mark.slow
 def test_attrition_hazard_ratios_point_the_planted_way(large_demo):
     data, truth = large_demo
     reps, start, end = people.rep_last_months(data)
@@ -132,6 +138,7 @@ def test_sentences_never_overstate(args, expected):
     assert words.describe_effect(*args, references=references) == expected
 
 
+@pytest.mark.slow
 def test_findings_have_one_sentence_per_effect(exact_fit):
     effects = exact_fit.effects()
     table = words.with_findings(effects, exact_fit.references)
@@ -151,6 +158,7 @@ def test_model_frame_drops_incomplete_rows_before_fitting():
     assert list(frame["team_id"]) == ["A", "B"]  # no style, and no spend, are dropped
 
 
+@pytest.mark.slow
 def test_log_cac_models_say_what_they_leave_out(large_demo):
     data, truth = large_demo
     panel = metrics.panel(data)
@@ -164,6 +172,7 @@ def test_log_cac_models_say_what_they_leave_out(large_demo):
         assert effects.loc["tactic=events", "estimate"] < truth["base_cac"]["events"] / 1500
 
 
+@pytest.mark.slow
 def test_overdispersion_test_tells_negative_binomial_from_poisson(large_demo):
     data, _ = large_demo
     panel = metrics.panel(data)
@@ -177,6 +186,7 @@ def test_overdispersion_test_tells_negative_binomial_from_poisson(large_demo):
     assert models.overdispersion_test(poisson)["p"] > 0.01
 
 
+@pytest.mark.slow
 def test_minimum_detectable_effect_grows_with_noise(exact_fit):
     mde = models.minimum_detectable_effect(exact_fit).set_index("term")["mde_percent"]
     assert (mde > 0).all()
@@ -184,6 +194,7 @@ def test_minimum_detectable_effect_grows_with_noise(exact_fit):
     assert mde["tactic=email"] < mde["decision_style=autocratic"]
 
 
+@pytest.mark.slow
 def test_style_changes_as_natural_experiments(large_demo):
     data, truth = large_demo
     result = models.style_change_effects(metrics.panel(data))
@@ -216,6 +227,7 @@ def test_model_suite_explains_its_choice_and_warns_on_few_teams(small_demo):
     assert suite.seconds > 0
 
 
+@pytest.mark.slow
 def test_an_outlier_team_is_flagged_as_influential(large_demo):
     panel = metrics.panel(large_demo[0])
     outlier = panel["team_id"].unique()[3]
@@ -231,6 +243,7 @@ def test_an_outlier_team_is_flagged_as_influential(large_demo):
     assert clean["largest_shift_se"].max() < table.loc[0, "largest_shift_se"] / 2
 
 
+@pytest.mark.slow
 def test_residuals_look_right_for_the_right_model(exact_fit):
     checks = models.residual_checks(exact_fit).set_index("group")
     assert checks.loc["all", "dispersion"] == pytest.approx(1.0, abs=0.1)

@@ -12,6 +12,8 @@ from salesnb import metrics, models, narrative
 from salesnb.paths import DEMO_DIR
 from salesnb.report import words
 
+pytestmark = pytest.mark.slow  # planted-effect recovery on the demo: seconds each
+
 
 @pytest.fixture(scope="module")
 def demo_findings(demo_suite):

@@ -12,6 +12,8 @@ from salesnb.models import wild_bootstrap
 from salesnb.models.drivers import plain_term
 from salesnb.paths import DEMO_DIR
 
+pytestmark = pytest.mark.slow  # planted-effect recovery on the demo: seconds each
+
 WILD = f"negbin, {wild_bootstrap.METHOD}"
 
 

@@ -93,8 +93,12 @@ def _load(location: DataLocation, mapping: Mapping) -> Dataset:
             continue
         loaded[name] = LoadedTable(name, prepared.frame, raw.label, spec.source_columns,
                                    prepared.raw, prepared.unreadable)
+        digest = raw.digest  # the files read through lookups are inputs too
+        if prepared.lookup_digests:
+            digest = hashlib.sha256("".join([digest, *prepared.lookup_digests]).encode()
+                                    ).hexdigest()
         provenance[name] = TableProvenance(raw.label, spec.source_columns, len(raw.frame),
-                                           prepared.dropped, raw.digest)
+                                           prepared.dropped, digest)
     problems += validate_tables(loaded, mapping.tactics, mapping.date_range)
     if problems:
         raise ValidationError(problems)
@@ -116,6 +120,7 @@ class _Prepared:
     dropped: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    lookup_digests: list[str] = field(default_factory=list)
 
 
 def _prepare(raw: RawTable, spec: TableSpec, location: DataLocation) -> _Prepared:
@@ -152,9 +157,11 @@ def _prepare(raw: RawTable, spec: TableSpec, location: DataLocation) -> _Prepare
     if spec.source_columns:  # a table of constants only has no export debris
         frame, debris = _drop_export_debris(frame, spec)
         dropped.update(debris)
-    converted, unreadable, problems = _convert_columns(frame, raw.label, spec, location)
+    converted, unreadable, problems, lookups = _convert_columns(frame, raw.label, spec,
+                                                                location)
     converted, reshaped = _reshape(converted, spec, bool(problems))
-    return _Prepared(converted, frame, unreadable, dropped, problems, notes + reshaped)
+    return _Prepared(converted, frame, unreadable, dropped, problems, notes + reshaped,
+                     lookups)
 
 
 def _reshape(out: pd.DataFrame, spec: TableSpec, has_problems: bool
@@ -209,7 +216,7 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec,
     """Convert every mapped column; return the frame, unreadable-cell masks and problems."""
     table = TABLES[spec.table]
     out = pd.DataFrame(index=frame.index)
-    unreadable, problems = {}, []
+    unreadable, problems, lookups = {}, [], []
     for name, col in spec.columns.items():
         field = table.field(name)
         if col.column is None:
@@ -217,9 +224,10 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec,
         else:
             source = frame[col.column]
             if col.lookup is not None:
-                source, found = reshaping.looked_up(source, col, frame, spec.table, label,
-                                                    location)
+                source, found, digest = reshaping.looked_up(source, col, frame, spec.table,
+                                                            label, location)
                 problems += found
+                lookups.append(digest)
             result = convert(source, col, field)
         out[name] = result.values
         if not result.any_bad:
@@ -239,7 +247,7 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec,
         text = frame[column].astype("string").str.strip()
         out[name] = text.where(~is_missing(frame[column]))
     out[ROW] = frame[ROW]
-    return out, unreadable, problems
+    return out, unreadable, problems, lookups
 
 
 def _fingerprint(mapping: Mapping, provenance: dict[str, TableProvenance]) -> str:

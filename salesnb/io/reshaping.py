@@ -52,17 +52,18 @@ def unpivot(frame: pd.DataFrame, spec: TableSpec, label: str
 
 
 def looked_up(raw: pd.Series, spec: ColumnSpec, frame: pd.DataFrame, table: str, label: str,
-              location: DataLocation) -> tuple[pd.Series, list[Problem]]:
+              location: DataLocation) -> tuple[pd.Series, list[Problem], str]:
     """The column's values translated through ``lookup:`` (the other file's key -> value).
 
     A present value the other file does not have is a problem (its rows listed), unless the
     column has a ``default:``; a key the other file gives two different values is a problem.
+    Also returns the other file's digest (it is an input of the dataset's fingerprint).
     """
     rule = spec.lookup
     assert rule is not None
-    pairs, problems = _lookup_table(rule, table, location)
+    pairs, problems, digest = _lookup_table(rule, table, location)
     if pairs is None:
-        return raw, problems
+        return raw, problems, digest
     keys = raw.astype("string").str.strip()
     values = keys.map(pairs)
     unmatched = ~is_missing(raw) & values.isna()
@@ -73,11 +74,11 @@ def looked_up(raw: pd.Series, spec: ColumnSpec, frame: pd.DataFrame, table: str,
             examples=tuple(pd.unique(keys[unmatched]))[:3],
             hint=f"add the missing rows to {rule.source}, correct the values, or give "
                  "default: for values the lookup does not know"))
-    return values.astype(object).where(~unmatched, None), problems
+    return values.astype(object).where(~unmatched, None), problems, digest
 
 
 def _lookup_table(rule: Lookup, table: str, location: DataLocation
-                  ) -> tuple[dict[str, str] | None, list[Problem]]:
+                  ) -> tuple[dict[str, str] | None, list[Problem], str]:
     from salesnb.io.sources import SourceProblem
 
     spec = TableSpec(table=table, columns={}, source=rule.source, sheet=rule.sheet,
@@ -85,12 +86,12 @@ def _lookup_table(rule: Lookup, table: str, location: DataLocation
     try:
         other = location.read(spec)
     except SourceProblem as exc:
-        return None, [exc.problem]
+        return None, [exc.problem], ""
     absent = [c for c in (rule.key, rule.value) if c not in other.frame.columns]
     if absent:
         return None, [Problem(table, "the lookup names a column its file does not have",
                               source=other.label, column=absent[0],
-                              hint=f"columns there are: {list(other.frame.columns)[:30]}")]
+                              hint=f"columns there are: {list(other.frame.columns)[:30]}")], ""
     both = other.frame[[rule.key, rule.value]].astype("string").apply(lambda c: c.str.strip())
     both = both[~is_missing(both[rule.key])].drop_duplicates()
     clashing = both[rule.key].duplicated(keep=False)
@@ -100,8 +101,8 @@ def _lookup_table(rule: Lookup, table: str, location: DataLocation
             source=other.label, column=rule.key,
             rows=sorted(int(i) + other.first_row for i in both.index[clashing]),
             examples=tuple(pd.unique(both.loc[clashing, rule.key]))[:3],
-            hint="a lookup needs one value per key; fix the file or map the column directly")]
-    return dict(zip(both[rule.key], both[rule.value], strict=True)), []
+            hint="a lookup needs one value per key; fix the file or map the column directly")], ""
+    return dict(zip(both[rule.key], both[rule.value], strict=True)), [], other.digest
 
 
 def distinct_rows(out: pd.DataFrame) -> tuple[pd.DataFrame, int]:
