@@ -309,3 +309,17 @@ def test_a_file_read_through_a_lookup_is_part_of_the_fingerprint(tmp_path):
     changed = dict(files, **{"sales_teams.csv": TEAMS.replace("Cid,Noe,East", "Cid,Noe,West")})
     second = salesnb.load(write(tmp_path / "b", changed, mapping))
     assert first.fingerprint != second.fingerprint  # only the lookup's file differs
+
+
+def test_win_rates_group_by_rep_attributes_with_intervals(tmp_path):
+    deals = ("id,team,rep,source,outcome,closed\nD1,9,1,web,won,2024-06-01\n"
+             "D2,9,1,web,lost,2024-06-02\nD3,9,2,web,won,2024-06-03\nD4,9,3,web,open,\n")
+    folder = write(tmp_path / "hr", {"employees.csv": HR, "deals.csv": deals}, HR_MAPPING)
+    rates = metrics.win_rates(salesnb.load(folder), by=["role"]).set_index("role")
+    executive = rates.loc["Sales Executive"]  # reps 1 and 3: one won, one lost, one open
+    assert executive[["won", "lost", "open"]].tolist() == [1, 1, 1]
+    assert executive["win_rate"] == pytest.approx(0.5)
+    assert executive["win_rate_low"] < 0.5 < executive["win_rate_high"]
+    assert rates.loc["Sales Representative", "win_rate"] == pytest.approx(1.0)
+    by_overtime = metrics.win_rates(salesnb.load(folder), by=["overtime"]).set_index("overtime")
+    assert by_overtime.loc["Yes", "deals"] == 2  # rep 1 works overtime

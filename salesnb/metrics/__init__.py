@@ -10,7 +10,7 @@ the query engine.
 May import: :mod:`salesnb.errors`, :mod:`salesnb.io`, :mod:`salesnb.engine`.
 """
 
-from salesnb.metrics.funnels import conversion, pipeline
+from salesnb.metrics.funnels import conversion, pipeline, win_rates
 from salesnb.metrics.headline_figures import headline
 from salesnb.metrics.measures import (
     DIMENSIONS,
@@ -29,4 +29,4 @@ from salesnb.metrics.panel_query import UNALLOCATED
 
 __all__ = ["DIMENSIONS", "PERIOD_GRAINS", "UNALLOCATED", "blended_cac", "cac", "cac_intervals",
            "conversion", "funnel", "headline", "loaded_cac", "new_customers", "panel",
-           "pipeline", "program_cac", "spend"]
+           "pipeline", "program_cac", "spend", "win_rates"]

@@ -7,6 +7,8 @@ Definitions (the contract; see docs/design.md, "Metric contract"):
   leads; ``win_rate`` = won / (won + lost) over the converted leads' deals (open deals count
   in neither); ``lead_to_won`` = won / leads.
   A lead's team is its own ``team_id``, else its owner rep's team, else its deal's team.
+- **Win rates** by any deal, team or rep grouping (``rep_id``, the reps' ``role`` and mapped
+  attributes included): won / (won + lost) per group, with deals, won, lost, open counts.
 - **Pipeline**: open deals (with or without a close date), their amount, and how many have no
   close date yet. Open deals are never counted as lost.
 - Intervals: Wilson 95% intervals for every rate (``*_low``, ``*_high``), from the counts.
@@ -135,6 +137,55 @@ def _lead_deal_links(engine: Engine) -> ir.Table | None:
         return None
     links = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
     return links.group_by("link_lead").aggregate(link_deal=links.link_deal.min())
+
+
+def win_rates(data: Engine | Dataset, by: Sequence[str] = ("rep_id",)) -> pd.DataFrame:
+    """Won / (won + lost) per group of deals, with Wilson intervals; open deals count apart.
+
+    Parameters
+    ----------
+    data
+        A dataset or engine.
+    by
+        Deal columns (``tactic``, ``rep_id``, ``team_id``), team columns (``leader_id``,
+        ``region``, ``segment``, ``industry``) or, with a reps table, the reps' own columns
+        (``role`` and every mapped attribute). A deal without a rep is grouped as missing.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``deals``, ``won``, ``lost``, ``open``, ``win_rate`` (with ``_low`` and
+        ``_high``).
+    """
+    engine = as_engine(data)
+    deals = _deals_with_groups(engine)
+    keys = list(by)
+    _absent(deals, keys)
+    counts = {"deals": deals.count(), "won": as_count(deals.outcome == "won").sum(),
+              "lost": as_count(deals.outcome == "lost").sum(),
+              "open": as_count(deals.outcome == "open").sum()}
+    grouped = deals.group_by(keys).aggregate(**counts) if keys else deals.aggregate(**counts)
+    frame = fetch(grouped)
+    decided = frame["won"] + frame["lost"]
+    frame["win_rate"] = frame["won"] / decided.where(decided > 0)
+    frame["win_rate_low"], frame["win_rate_high"] = wilson(frame["won"], decided)
+    return frame.sort_values(keys).reset_index(drop=True) if keys else frame
+
+
+def _deals_with_groups(engine: Engine) -> ir.Table:
+    """Deals with their team's columns and, when reps are mapped, their rep's own columns."""
+    deals, teams = engine["deals"], engine["teams"]
+    extra = [c for c in ("leader_id", "region", "segment", "industry") if c in teams.columns]
+    deals = deals.left_join(teams.select("team_id", *extra),
+                            deals.team_id == teams.team_id).drop("team_id_right")
+    if "reps" in engine and "rep_id" in deals.columns:
+        reps = engine["reps"]
+        own = [c for c in reps.columns if c not in ("rep_id", "team_id", "hire_date",
+                                                    "exit_date", "annual_cost")]
+        if own:
+            deals = deals.left_join(reps.select("rep_id", *own),
+                                    deals.rep_id == reps.rep_id).drop("rep_id_right")
+    return deals
 
 
 def pipeline(data: Engine | Dataset, by: Sequence[str] = ("tactic",)) -> pd.DataFrame:
