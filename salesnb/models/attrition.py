@@ -45,8 +45,12 @@ def attrition_hazards(reps_last_month: pd.DataFrame, data_start: pd.Timestamp,
                            "and this data has neither (map leaders.decision_style, "
                            "involvement or recognition)")
     frame = frame.dropna(subset=list(levels))
-    result = smf.phreg("days ~ " + " + ".join(terms), frame, status=frame["left"],
-                       entry=frame["entry"]).fit()
+    try:
+        result = smf.phreg("days ~ " + " + ".join(terms), frame, status=frame["left"],
+                           entry=frame["entry"]).fit()
+    except np.linalg.LinAlgError:
+        raise SalesnbError("rep attrition cannot be compared here: too few reps or exits in "
+                           "each group to estimate (the model is singular)") from None
     ci = np.asarray(result.conf_int())
     names = result.model.exog_names
     out = pd.DataFrame({"term": [plain_term(n) for n in names],
