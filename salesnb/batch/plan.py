@@ -1,14 +1,19 @@
 """Planning a batch report run: segments, notebooks and parameters, checked before anything runs.
 
-:func:`plan_run` loads the data once, finds the segments (``--by``) and the notebooks, reads the
-parameters each notebook declares and refuses a ``--param`` no notebook declares, so every
-mistake surfaces before the first kernel starts. :mod:`salesnb.batch.run` then runs the plan.
+:func:`plan_run` finds the notebooks, reads the parameters each notebook declares and refuses
+a ``--param`` no notebook declares, checks the reports folder and the run name, and only then
+loads the data once and finds the segments (``--by``), so every mistake surfaces before the
+first kernel starts, and a mistake that needs no data before the data is loaded.
+:mod:`salesnb.batch.run` then runs the plan.
 """
 
 from __future__ import annotations
 
 import ast
+import errno
+import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,7 +115,9 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
     ------
     SalesnbError
         Bad data, unknown segment values, a parameter no notebook declares,
-        a run name already taken, and every other mistake found before running.
+        a run name already taken, a reports folder that cannot be written, and every
+        other mistake found before running. Everything that needs no data (notebooks,
+        parameters, ``by``, the folder and the name) is checked before the data is loaded.
     """
     from salesnb.io import segments as seg
     from salesnb.io.loading import load
@@ -120,16 +127,69 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
     paths = find_notebooks(notebooks)
     declared = {path: declared_parameters(path) for path in paths}
     _check_params(params, declared)
+    column = seg.resolve_by(by)
+    root = Path(out).resolve()
+    check_output_folder(root)
+    planned = run_name(root, name)  # a taken name or a bad folder costs no loading
     data_text = _absolute_source(data)
     mapping_text = str(Path(mapping).resolve()) if mapping is not None else None
     dataset = load(data_text, mapping=mapping_text)
     seg.select(dataset, start=params.get("period_start"), end=params.get("period_end"))
-    root = Path(out).resolve()
-    return RunPlan(name=run_name(root, name), root=root, data=data_text, mapping=mapping_text,
-                   by=seg.resolve_by(by), segments=plan_segments(dataset, by, only, include_all),
+    return RunPlan(name=planned, root=root, data=data_text, mapping=mapping_text,
+                   by=column, segments=plan_segments(dataset, by, only, include_all),
                    notebooks=paths, declared=declared, params=params, dataset=dataset,
                    secrets=find_secrets([data_text, *params.values()]),
                    default_name=name is None)
+
+
+def check_output_folder(root: Path) -> None:
+    """Refuse a reports folder (``--out``) that cannot hold a run, before anything is loaded.
+
+    ``root`` (or, when it does not exist yet, its nearest existing parent, where it will be
+    created) must be a folder in which a file can really be created: a write probe, not
+    ``os.access``, so that a read-only file system, a full disk or a pseudo file system
+    (``/proc``, ``/sys``) is found even for root, whom permission bits do not stop.
+
+    Raises
+    ------
+    SalesnbError
+        ``root`` or a parent is a file, or no file can be created there.
+    """
+    existing = root
+    while not _exists(existing) and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is" if existing == root else f"cannot be created: {existing} is"
+        raise SalesnbError(f"the reports folder {root} {where} a file, not a folder; "
+                           "choose another --out.")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".salesnb-write-test-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise output_error(exc, root) from None
+
+
+def output_error(exc: OSError, folder: Path, doing: str = "write the reports") -> SalesnbError:
+    """A plain error for a file-system failure while writing into ``folder``."""
+    reasons = {errno.ENOSPC: "no space is left on its device (disk full)",
+               errno.EDQUOT: "the disk quota is used up",
+               errno.EROFS: "it is on a read-only file system",
+               errno.EACCES: "there is no permission to write there",
+               errno.EPERM: "there is no permission to write there",
+               errno.ENOTDIR: "a part of its path is a file, not a folder",
+               errno.EEXIST: "a file of that name is in the way"}
+    reason = reasons.get(exc.errno or 0) or \
+        f"files cannot be created there ({exc.strerror or exc})"
+    return SalesnbError(f"cannot {doing} in {folder}: {reason}; choose another --out or "
+                        "free the folder.")
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # e.g. no permission to look: treated as there, the probe says more
+        return True
 
 
 def plan_segments(dataset: Any, by: str | None, only: Sequence[str] | None = None,

@@ -7,8 +7,10 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -17,6 +19,7 @@ from typing import Any
 
 from salesnb.batch.guards import flag_row_level_ids
 from salesnb.batch.plan import RunPlan, Segment
+from salesnb.batch.publish import abandon
 from salesnb.batch.redaction import masked, redact
 from salesnb.batch.results import SegmentReport
 from salesnb.batch.worker import (
@@ -31,12 +34,22 @@ from salesnb.errors import SalesnbError
 
 
 def make_tasks(plan: RunPlan, timeout: float | None = DEFAULT_TIMEOUT) -> list[NotebookTask]:
-    """One task per segment x notebook, each segment's folder created."""
+    """One task per segment x notebook, each segment's folder created.
+
+    Raises
+    ------
+    SalesnbError
+        A segment folder cannot be created (disk full...); the ``.partial`` folder is
+        removed (see :func:`salesnb.batch.publish.abandon`).
+    """
     tasks = []
     fingerprint = plan.dataset.fingerprint[:12]
     for segment in plan.segments:
         folder = plan.partial_folder / segment.folder
-        folder.mkdir()
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise abandon(plan, exc, "create the segment folders") from None
         for notebook in plan.notebooks:
             tasks.append(NotebookTask(
                 notebook=notebook, segment=segment.folder, folder=folder,
@@ -72,8 +85,9 @@ def run_all(plan: RunPlan, tasks: list[NotebookTask], jobs: int,
                disable=None if progress is None else not progress)
     others = set(multiprocessing.active_children())  # not ours to stop (see _stop_workers)
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    runtime = kernel_runtime_dir()
     executor = ProcessPoolExecutor(max_workers=max(1, jobs), initializer=init_worker,
-                                   initargs=(threads,),
+                                   initargs=(threads, str(runtime), os.getpid()),
                                    mp_context=multiprocessing.get_context("spawn"))
     try:
         futures: dict[Future, NotebookTask] = {executor.submit(run_task, task): task
@@ -86,12 +100,32 @@ def run_all(plan: RunPlan, tasks: list[NotebookTask], jobs: int,
             bar.update()
     except BaseException:
         _stop_workers(executor, others)
+        shutil.rmtree(runtime, ignore_errors=True)
         raise
     finally:
         bar.close()
     executor.shutdown()
+    shutil.rmtree(runtime, ignore_errors=True)  # the kernels are gone, and their files
     flag_row_level_ids(plan, results)
     return by_segment(plan, results, headlines)
+
+
+def kernel_runtime_dir() -> Path:
+    """A new folder for the kernel connection files of one run, deleted when it ends.
+
+    Inside Jupyter's runtime folder (``JUPYTER_RUNTIME_DIR``, where ``jupyter --paths``
+    looks), else in the temporary folder. Each worker uses a folder of its own inside it
+    and deletes it when it is stopped or its parent dies (:func:`salesnb.batch.worker.
+    exit_worker`), so no ``kernel-*.json`` outlives a run, however it ends.
+    """
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    try:
+        base = Path(jupyter_runtime_dir())
+        base.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="salesnb-run-", dir=base))
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="salesnb-kernels-"))
 
 
 def _result_of(future: Future, task: NotebookTask) -> NotebookResult:
@@ -122,11 +156,11 @@ def _stop_workers(executor: ProcessPoolExecutor, others: set[Any]) -> None:
     processes = [p for p in multiprocessing.active_children() if p not in others]
     for process in processes:
         if process.is_alive() and process.pid is not None:
-            # SIGTERM ends the worker at once, inside papermill, with no Python clean-up:
-            # nbclient does NOT shut its kernel down. The kernel runs in a session of its
-            # own (jupyter_client), so no group signal reaches it; it exits within about a
-            # second by itself, when ipykernel's parent poller sees that its parent
-            # (JPY_PARENT_PID, the worker) is gone.
+            # SIGTERM ends the worker at once, inside papermill (worker.exit_worker: its
+            # kernel files deleted, no other clean-up): nbclient does NOT shut its kernel
+            # down. The kernel runs in a session of its own (jupyter_client), so no group
+            # signal reaches it; it exits within about a second by itself, when ipykernel's
+            # parent poller sees that its parent (JPY_PARENT_PID, the worker) is gone.
             os.kill(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
     for process in processes:

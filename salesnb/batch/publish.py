@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import asdict
@@ -11,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from salesnb.batch.plan import RunPlan, run_name
+from salesnb.batch.plan import RunPlan, output_error, run_name
 from salesnb.batch.redaction import Secrets, leaking_files, masked, redact
 from salesnb.batch.results import SegmentReport
 from salesnb.batch.worker import write_atomic
@@ -23,12 +25,27 @@ VERSIONED_PACKAGES = ("salesnb", "pandas", "numpy", "statsmodels", "ibis-framewo
 
 
 def reserve_partial(plan: RunPlan, attempts: int = 20) -> None:
-    """Create ``plan.partial_folder``; a taken default name moves on to the next free one."""
-    plan.root.mkdir(parents=True, exist_ok=True)
+    """Create ``plan.partial_folder``; a taken default name moves on to the next free one.
+
+    Raises
+    ------
+    SalesnbError
+        The name is taken, or the reports folder is a file or cannot be written (read-only,
+        full); nothing is left behind then.
+    """
+    try:
+        plan.root.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SalesnbError(f"the reports folder {plan.root} is a file, not a folder; choose "
+                           "another --out.") from None
+    except OSError as exc:
+        raise output_error(exc, plan.root) from None
     for _ in range(attempts):
         try:
             plan.partial_folder.mkdir()
-        except FileExistsError:
+        except OSError as exc:
+            if not isinstance(exc, FileExistsError):
+                raise output_error(exc, plan.root) from None
             if not plan.default_name:
                 raise SalesnbError(
                     f"{plan.partial_folder} exists: another run is writing it, or an "
@@ -61,8 +78,34 @@ def refuse_leaks(plan: RunPlan) -> None:
 
 
 
+def abandon(plan: RunPlan, exc: OSError, doing: str = "write the run") -> SalesnbError:
+    """Delete the unfinished run after a file-system failure; the error to raise for it.
+
+    A run that cannot be written completely (disk full, folder made read-only) is not kept
+    half-written: its ``.partial`` folder is removed, which also frees the space it took.
+    """
+    shutil.rmtree(plan.partial_folder, ignore_errors=True)
+    error = output_error(exc, plan.root, doing)
+    error.add_note(f"nothing was published; the unfinished run {plan.partial_folder.name} "
+                   "was removed")
+    return error
+
+
 def write_outputs(plan: RunPlan, reports: list[SegmentReport], duration: float) -> None:
-    """Write every segment's manifest, the run manifest and the index into ``.partial``."""
+    """Write every segment's manifest, the run manifest and the index into ``.partial``.
+
+    Raises
+    ------
+    SalesnbError
+        A file could not be written (see :func:`abandon`: the ``.partial`` folder is gone).
+    """
+    try:
+        _write_outputs(plan, reports, duration)
+    except OSError as exc:
+        raise abandon(plan, exc, "write the run's manifests and index") from None
+
+
+def _write_outputs(plan: RunPlan, reports: list[SegmentReport], duration: float) -> None:
     from salesnb.batch.index import index_html
 
     context = _run_context(plan)
@@ -123,9 +166,13 @@ def publish_run(plan: RunPlan) -> None:
     except FileExistsError:
         raise SalesnbError(f"run folder {plan.folder} appeared while running; this run is "
                            f"left in {plan.partial_folder}.") from None
+    except OSError as exc:  # full, or made read-only while running
+        raise abandon(plan, exc, "publish the run") from None
     try:
         os.rename(plan.partial_folder, plan.folder)
     except OSError as exc:  # something wrote into the reserved folder meanwhile
+        with contextlib.suppress(OSError):
+            plan.folder.rmdir()  # only if still the empty folder made above
         raise SalesnbError(f"could not publish {plan.folder} ({exc}); this run is left in "
                            f"{plan.partial_folder}.") from None
 

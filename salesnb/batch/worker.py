@@ -8,8 +8,15 @@ its passwords are masked, writes it and its leadership HTML atomically, and retu
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,23 +84,106 @@ class _MemoryHandler:
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+PARENT_POLL_S = 1.0
+"""How often a worker checks that the process that started it is alive (the fallback)."""
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_runtime: dict[str, Path] = {}
 
 
-def init_worker(threads: int | None = None) -> None:
-    """Run in each worker: own process group (Ctrl-C reaches only the parent), quiet kernels.
+def init_worker(threads: int | None = None, runtime_dir: str | None = None,
+                parent_pid: int | None = None) -> None:
+    """Run in each worker: own process group (Ctrl-C reaches only the parent), quiet kernels,
+    kernel files in a folder of its own, and an exit when the parent dies.
 
-    ``threads``: BLAS/OpenMP threads for the worker's kernels (inherited through
-    the environment, unless already set), so that parallel notebooks do not
-    each start one thread per CPU and fight over them.
+    Parameters
+    ----------
+    threads
+        BLAS/OpenMP threads for the worker's kernels (inherited through the environment,
+        unless already set), so that parallel notebooks do not each start one thread per
+        CPU and fight over them.
+    runtime_dir
+        The run's folder for kernel connection files (``kernel-*.json``, ``tmp*.json``: they
+        hold the kernel's ports and key); the worker keeps its own below it (as
+        ``JUPYTER_RUNTIME_DIR`` and its temporary folder, where jupyter_client writes them)
+        and deletes it when it is stopped.
+    parent_pid
+        The process that runs the pool (default: the worker's parent now). When it dies,
+        even by SIGKILL, the worker exits (:func:`follow_parent`) and its kernel with it
+        (ipykernel ends a kernel whose parent is gone).
     """
-    from papermill.iorw import papermill_io
-
     os.setpgrp()
     if threads is not None:
         for variable in THREAD_VARIABLES:
             os.environ.setdefault(variable, str(threads))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # kernels' debugger notice
+    if runtime_dir is not None:
+        own = Path(runtime_dir) / f"worker-{os.getpid()}"
+        own.mkdir(parents=True, exist_ok=True)
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(own)
+        tempfile.tempdir = str(own)  # jupyter_client writes connection files with mkstemp
+        _runtime["own"], _runtime["run"] = own, Path(runtime_dir)
+    signal.signal(signal.SIGTERM, _stopped)
+    register_memory_io()
+    follow_parent(parent_pid if parent_pid is not None else os.getppid())
+
+
+def register_memory_io() -> None:
+    """Let papermill write output notebooks to memory (``salesnb-memory://`` paths), which
+    :func:`run_task` needs; done by :func:`init_worker` in every worker.
+    """
+    from papermill.iorw import papermill_io
+
     papermill_io.register(MEMORY_SCHEME, _MemoryHandler())
+
+
+def follow_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
+    """End this process (see :func:`exit_worker`) as soon as ``parent_pid`` is gone.
+
+    Two mechanisms: on Linux the kernel sends SIGTERM when the parent dies
+    (``prctl(PR_SET_PDEATHSIG)``, handled by :func:`init_worker`'s handler); everywhere a
+    daemon thread checks every ``poll_s`` seconds that the worker's parent is still
+    ``parent_pid`` (an orphan is adopted by another process). A parent that died before
+    this call is caught by the first check.
+
+    The death signal follows the parent *thread* that started the worker: the pool starts
+    its workers from the thread that submits the notebooks (``ProcessPoolExecutor`` with
+    ``spawn``), which waits for them; a worker started from a thread that ends early would
+    be stopped with it.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        exit_worker()
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        exit_worker()
+
+    threading.Thread(target=watch, name="salesnb-parent-watch", daemon=True).start()
+
+
+def _stopped(number: int, frame: object) -> None:
+    exit_worker(128 + number)
+
+
+def exit_worker(code: int = 1) -> None:
+    """Leave the worker at once: its kernel files deleted, no Python clean-up.
+
+    Used when the pool stops the worker (SIGTERM) or its parent is gone. The kernel the
+    worker runs exits by itself within about a second: ipykernel watches its parent
+    (``JPY_PARENT_PID``, this worker). Nothing waits for nbclient's kernel shutdown, which
+    needs the event loop this signal interrupts.
+    """
+    own, run = _runtime.get("own"), _runtime.get("run")
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)
+    if run is not None:
+        with contextlib.suppress(OSError):
+            run.rmdir()  # the last worker out removes the run's folder (if the pool cannot)
+    os._exit(code)
 
 
 def run_task(task: NotebookTask) -> NotebookResult:
@@ -152,8 +242,9 @@ def _publish(task: NotebookTask, result: NotebookResult, text: str) -> None:
     if notebook_leaks(notebook, task.secrets):  # redaction missed a form: write nothing of it
         _leak_failure(result, "notebook", task.secrets)
         return
+    if not _saved(task, result, task.notebook.name, nbformat.writes(notebook)):
+        return
     result.ipynb = task.notebook.name
-    write_atomic(task.folder / result.ipynb, nbformat.writes(notebook))
     try:
         page = notebook_to_html(notebook, task.title, task.subtitle)
     except Exception as exc:  # a broken output must not hide the other reports
@@ -163,8 +254,21 @@ def _publish(task: NotebookTask, result: NotebookResult, text: str) -> None:
     if find_leaks(page, task.secrets):
         _leak_failure(result, "leadership HTML", task.secrets)
         return
-    result.html = task.notebook.stem + ".html"
-    write_atomic(task.folder / result.html, page)
+    if _saved(task, result, task.notebook.stem + ".html", page):
+        result.html = task.notebook.stem + ".html"
+
+
+def _saved(task: NotebookTask, result: NotebookResult, name: str, text: str) -> bool:
+    """Write one output file; a file-system failure (disk full) fails the notebook."""
+    try:
+        write_atomic(task.folder / name, text)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        record_failure(result, "OutputWriteError",
+                       f"{name} could not be written in {task.folder} ({reason}); it was "
+                       "not saved", task.secrets)
+        return False
+    return True
 
 
 def _leak_failure(result: NotebookResult, what: str, secrets: Secrets) -> None:
@@ -195,7 +299,18 @@ def _strip_ansi(text: str) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write a text file so that it is either absent or complete (temp file + rename)."""
+    """Write a text file so that it is either absent or complete (temp file + rename).
+
+    Raises
+    ------
+    OSError
+        The file could not be written (then neither it nor the temporary file exists).
+    """
     temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    try:
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    except BaseException:  # disk full, interrupted: no half-written file stays behind
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
