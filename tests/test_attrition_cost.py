@@ -11,6 +11,8 @@ from salesnb import load, people
 from salesnb.errors import SalesnbError
 from salesnb.paths import DEMO_DIR
 
+pytestmark = pytest.mark.slow  # loads the demo: seconds each
+
 
 @pytest.fixture(scope="module")
 def demo_data():

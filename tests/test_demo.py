@@ -12,6 +12,8 @@ from salesnb import SalesnbError, demo, load
 from salesnb.cli import main
 from tests.conftest import PROJECT_DIR
 
+pytestmark = pytest.mark.slow  # generates and loads full demos: seconds each
+
 CANONICAL = ("spend", "deals", "teams", "leaders", "style_changes", "reps", "touches")
 
 

@@ -13,6 +13,8 @@ from salesnb.metrics.attribution import attributed_cac
 from salesnb.metrics.people import attrition
 from tests.conftest import ENGINES, backend_connection
 
+pytestmark = pytest.mark.slow  # loads the demo into several engines: seconds each
+
 SUITE = {
     "cac_by_tactic": lambda e: metrics.cac(e),
     "cac_team_tactic_month": lambda e: metrics.cac(e, by=("team_id", "tactic"), period="month"),

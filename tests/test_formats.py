@@ -12,6 +12,8 @@ import yaml
 
 from salesnb import load
 
+pytestmark = pytest.mark.slow  # loads the demo from every file format: seconds each
+
 TABLES = ("spend", "deals", "teams", "leaders", "style_changes", "reps", "touches")
 
 

@@ -20,6 +20,8 @@ from salesnb import metrics, people
 from salesnb.cli import main
 from tests.conftest import PROJECT_DIR
 
+pytestmark = pytest.mark.slow  # loads every export shape and demo variant: seconds each
+
 EXPORTS = PROJECT_DIR / "tests" / "fixtures" / "exports"
 SHAPES = ("crm_pipeline", "lead_funnel", "weekly_costs", "hr_snapshot", "one_rep_teams")
 

@@ -9,6 +9,8 @@ import salesnb
 from salesnb import metrics, segments
 from salesnb.errors import SalesnbError
 
+pytestmark = pytest.mark.slow  # loads the demo and selects every segment: seconds each
+
 
 @pytest.fixture(scope="module")
 def data(small_demo):
