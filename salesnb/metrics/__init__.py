@@ -2,15 +2,23 @@
 
 Owns the team x tactic x month panel (:mod:`.panel_query`), CAC and funnel metrics
 (:mod:`.measures`; its functions are also here: ``salesnb.metrics.cac(...)``), people metrics
-(:mod:`.people`), lead conversion and the open pipeline (:mod:`.funnels`), multi-touch
-attribution (:mod:`.attribution`) and headline figures
+(:mod:`.people`), lead conversion, win rates, sales cycles and the open pipeline
+(:mod:`.funnels`), rates with intervals clustered by rep and between-group tests
+(:mod:`.rates`), multi-touch attribution (:mod:`.attribution`) and headline figures
 (:mod:`.headline_figures`). Every result is a small tidy pandas DataFrame; the aggregation runs in
 the query engine.
 
 May import: :mod:`salesnb.errors`, :mod:`salesnb.io`, :mod:`salesnb.engine`.
 """
 
-from salesnb.metrics.funnels import conversion, pipeline, win_rates
+from salesnb.metrics.funnels import (
+    conversion,
+    pipeline,
+    sales_cycle_test,
+    sales_cycles,
+    win_rate_test,
+    win_rates,
+)
 from salesnb.metrics.headline_figures import headline
 from salesnb.metrics.measures import (
     DIMENSIONS,
@@ -26,7 +34,9 @@ from salesnb.metrics.measures import (
     spend,
 )
 from salesnb.metrics.panel_query import UNALLOCATED
+from salesnb.metrics.rates import compare_rates, rate_intervals
 
 __all__ = ["DIMENSIONS", "PERIOD_GRAINS", "UNALLOCATED", "blended_cac", "cac", "cac_intervals",
-           "conversion", "funnel", "headline", "loaded_cac", "new_customers", "panel",
-           "pipeline", "program_cac", "spend", "win_rates"]
+           "compare_rates", "conversion", "funnel", "headline", "loaded_cac", "new_customers",
+           "panel", "pipeline", "program_cac", "rate_intervals", "sales_cycle_test",
+           "sales_cycles", "spend", "win_rate_test", "win_rates"]
