@@ -217,7 +217,9 @@ def test_style_changes_as_natural_experiments(large_demo):
 def test_model_suite_explains_its_choice_and_warns_on_few_teams(small_demo):
     suite = models.model_suite(load(small_demo))
     assert suite.notes[0].startswith("main model: ")
-    assert any("only 8 teams" in note for note in suite.notes)
+    # 8 teams under 7 leaders: the errors cluster by leader, and the warning counts leaders
+    assert suite.cluster_kind == "leader" and suite.clusters == 7
+    assert any("only 7 leaders" in note for note in suite.notes)
     assert {"effects", "grid", "contrasts", "alternatives", "mde"} <= set(suite.tables)
     # 8 teams x 8 months cannot carry an event study: said in a note, the rest still runs
     skipped = [n for n in suite.notes if "not estimated" in n]

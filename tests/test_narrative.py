@@ -64,7 +64,28 @@ def test_no_clear_style_effect_is_said_as_such(demo_findings):
     effects.loc[styles, ["ci_low", "ci_high", "p"]] = [0.8, 1.2, 0.4]
     blurred = dataclasses.replace(suite, effects=effects, notes=[])
     finding = narrative.key_findings(blurred, limit=5).set_index("topic")["finding"]
-    assert finding["leadership style"].startswith("No clear difference")
+    assert finding["leadership style"].startswith(
+        "No difference in cost per customer by leadership style that the data can show")
+
+
+def test_a_style_gap_that_permuted_labels_also_give_is_not_claimed(demo_findings):
+    """A clear interval is not enough: the effect must beat styles shuffled across leaders."""
+    suite, _, _ = demo_findings
+    effects = suite["effects"].copy()
+    leadership = effects["family"].notna()
+    assert (effects.loc[leadership, "ci_high"] < 1).any() or \
+        (effects.loc[leadership, "ci_low"] > 1).any()
+    effects.loc[leadership, "p_permutation"] = 0.3
+    shuffled = dataclasses.replace(suite, effects=effects, notes=[])
+    findings = narrative.key_findings(shuffled, limit=10)
+    assert not {"tactic x leadership style", "leader traits"} & set(findings["topic"])
+    style = findings.set_index("topic").loc["leadership style", "finding"]
+    assert "that the data can show" in style and "shuffled at random" in style
+    sentences = narrative.with_findings(effects, suite.references)
+    autocratic = sentences.set_index("term").loc["decision_style=autocratic", "finding"]
+    assert "no difference in cost per customer that the data can show" in autocratic
+    assert narrative.leadership_terms(effects) == [
+        t for t in effects.loc[leadership, "term"] if ":" not in t]
 
 
 def test_leadership_terms_keep_clear_interactions_only(demo_findings):
@@ -100,12 +121,15 @@ def test_extremes_never_repeat_rows():
 
 
 def test_a_clear_attrition_effect_becomes_a_people_finding_with_its_cost(demo_findings):
-    """On the demo (74 exits) no hazard ratio is clear, so none is reported; a clear one is."""
+    """A hazard ratio clear after Holm's correction over the attrition terms is reported."""
     suite, tactic_cac, _ = demo_findings
-    assert "people" not in set(narrative.key_findings(suite, tactic_cac, limit=10)["topic"])
+    on_demo = narrative.key_findings(suite, tactic_cac, limit=10).set_index("topic")
+    planted = suite["attrition"].set_index("term").loc["decision_style=autocratic"]
+    assert planted["ci_low"] > 1  # the demo plants x2.0 under the style in force
+    assert "higher rep attrition" in on_demo.loc["people", "finding"]
     hazards = suite["attrition"].copy()
     autocratic = hazards["term"] == "decision_style=autocratic"
-    hazards.loc[autocratic, ["ci_low", "ci_high", "p"]] = [1.2, 2.5, 0.01]
+    hazards.loc[autocratic, ["ci_low", "ci_high", "p"]] = [1.2, 2.5, 0.001]
     clear = dataclasses.replace(suite, attrition=hazards, notes=[])
     people = narrative.key_findings(clear, limit=10).set_index("topic").loc["people", "finding"]
     row = hazards[autocratic].iloc[0]

@@ -92,20 +92,26 @@ def test_the_poisson_model_has_the_guard_too(few_teams):
 
 
 def test_on_the_default_demo_only_thinly_carried_terms_are_guarded():
+    """Support is counted in leaders (the clusters once leaders run several teams)."""
     fit = models.fit_drivers(metrics.panel(load(DEMO_DIR)))
     frame = fit.data
-    expected = []
-    for column in ("decision_style", "involvement", "region"):
-        for level in sorted(frame[column].unique()):
-            with_level = frame.loc[frame[column] == level, "team_id"].nunique()
-            without = frame.loc[frame[column] != level, "team_id"].nunique()
-            if min(with_level, without) < wild_bootstrap.FEW_TREATED_TEAMS:
-                expected.append(f"{column}={level}")
+    assert fit.cluster.kind == "leader" and fit.clusters == frame["leader_id"].nunique()
+
+    def thin(on: pd.Series) -> bool:
+        leaders = frame.loc[on, "leader_id"].nunique(), frame.loc[~on, "leader_id"].nunique()
+        return min(leaders) < wild_bootstrap.FEW_TREATED_TEAMS
+
+    expected = [f"{column}={level}" for column in ("decision_style", "involvement", "region")
+                for level in sorted(frame[column].unique()) if thin(frame[column] == level)]
+    expected += [f"tactic={tactic}:decision_style={style}"
+                 for tactic in frame["tactic"].unique()
+                 for style in frame["decision_style"].unique()
+                 if thin((frame["tactic"] == tactic) & (frame["decision_style"] == style))]
     terms = {plain_term(t) for t in fit.coefficients().index}
     guarded = {plain_term(t) for t in fit.guarded_terms()}
     assert not wild_bootstrap.needs_guard(fit)
     assert guarded == set(expected) & terms
-    assert "involvement=hands_on" in guarded
+    assert {"involvement=hands_on", "decision_style=collaborative"} <= guarded
 
 
 def test_model_suite_says_which_intervals_come_from_the_bootstrap(small_demo):
@@ -113,7 +119,7 @@ def test_model_suite_says_which_intervals_come_from_the_bootstrap(small_demo):
     assert set(suite["effects"]["model"]) == {f"{suite['effects']['model'].iloc[0]}"}
     assert wild_bootstrap.METHOD in suite["effects"]["model"].iloc[0]
     assert any(note.startswith("few-team guard: the effects' intervals") and
-               "few or very unequal teams" in note for note in suite.notes)
+               "few or very unequal" in note for note in suite.notes)
 
 
 def test_log_cac_models_refuse_the_bootstrap(few_teams):
@@ -138,8 +144,8 @@ def test_default_demo_recovers_the_planted_effects_with_the_guard(demo_suite):
               if not effects.loc[term, "ci_low"] <= value <= effects.loc[term, "ci_high"]]
     assert len(missed) <= 1, missed
     assert set(effects["model"]) == {WILD}
-    assert any("it matters most for involvement=delegating, involvement=hands_on" in note
-               for note in suite.notes)
+    guard_note = next(note for note in suite.notes if "it matters most for" in note)
+    assert "involvement=hands_on" in guard_note and "decision_style=collaborative" in guard_note
     hands_on = effects.loc["involvement=hands_on"]
     assert hands_on["model"] == WILD
     assert hands_on["ci_low"] <= planted["involvement=hands_on"] <= hands_on["ci_high"]

@@ -147,6 +147,68 @@ def _last_months(grid: ir.Table) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timesta
     return rows, pd.Timestamp(window["start"]), pd.Timestamp(window["end"])
 
 
+SPELL_KEYS = ("leader_id", "decision_style", "involvement", "recognition", "training_hours")
+"""What stays constant within a spell of :func:`rep_spells` (those the data has)."""
+
+
+def rep_spells(data: Engine | Dataset) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+    """One row per rep and spell of constant leader, style and leader traits; the window.
+
+    A spell is a run of consecutive months of one rep in which the leader, the style in
+    force (decision style and involvement, changing with ``style_changes``), recognition
+    and training hours stay the same: the counting-process input of
+    :func:`salesnb.models.attrition.rep_attrition`.
+
+    Parameters
+    ----------
+    data
+        A dataset (or engine) with a ``reps`` table.
+
+    Returns
+    -------
+    spells : DataFrame
+        ``rep_id``, ``team_id``, ``hire_date``, ``exit_date``, the :data:`SPELL_KEYS` the
+        data has, ``start`` (first day at risk in the spell: the month start, or the hire
+        date in the hire month), ``stop`` (the exit date in the spell the rep left, else the
+        first day of the month after the spell) and ``exited`` (1 if the spell ends in an
+        exit). Sorted by rep and start.
+    start, end : Timestamp
+        The first day of the data and the day after its last month.
+    """
+    import ibis
+
+    grid = rep_months(data)
+    engine = as_engine(data)
+    if "leader_id" in grid.columns and "leaders" in engine and \
+            "training_hours" in engine["leaders"].columns:
+        leaders = engine["leaders"]
+        grid = grid.left_join(leaders.select("leader_id", "training_hours"),
+                              grid.leader_id == leaders.leader_id).drop("leader_id_right")
+    keys = [k for k in SPELL_KEYS if k in grid.columns]
+    rep_keys = [c for c in ("rep_id", "team_id", "hire_date", "exit_date") if c in grid.columns]
+    in_order = ibis.window(group_by=grid.rep_id, order_by=grid.period)
+    in_spell = ibis.window(group_by=[grid.rep_id, *[grid[k] for k in keys]],
+                           order_by=grid.period)
+    # gaps and islands: consecutive months with the same keys share this difference
+    grid = grid.mutate(spell=ibis.row_number().over(in_order)
+                       - ibis.row_number().over(in_spell))
+    spells = fetch(grid.group_by([*rep_keys, *keys, "spell"]).aggregate(
+        first=grid.period.min(), last=grid.period.max(), exited=grid.exited.max()))
+    window = fetch(grid.aggregate(start=grid.period.min(),
+                                  end=grid.period.max() + ibis.interval(months=1))).iloc[0]
+    if "hire_date" not in spells:
+        spells["hire_date"] = pd.NaT
+    first = pd.to_datetime(spells["first"])
+    spells["start"] = first.where(spells["hire_date"].isna() | (spells["hire_date"] < first),
+                                  spells["hire_date"])
+    after = pd.to_datetime(spells["last"]) + pd.offsets.MonthBegin(1)
+    spells["exited"] = spells["exited"].astype(int)
+    spells["stop"] = after.where(spells["exited"] == 0, spells["exit_date"])
+    columns = ["rep_id", "team_id", "hire_date", "exit_date", *keys, "start", "stop", "exited"]
+    spells = spells[columns].sort_values(["rep_id", "start"]).reset_index(drop=True)
+    return spells, pd.Timestamp(window["start"]), pd.Timestamp(window["end"])
+
+
 def _tenure(grid: ir.Table, keys: list[str]) -> pd.DataFrame:
     rows, _, end = _last_months(grid)
     hired = rows["hire_date"] if "hire_date" in rows else pd.Series(pd.NaT, index=rows.index)

@@ -1,4 +1,4 @@
-"""Cross-checks of the drivers model: log-CAC OLS (team-clustered) and MixedLM."""
+"""Cross-checks of the drivers model: log-CAC OLS (clustered as the main model) and MixedLM."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.errors import SalesnbError
+from salesnb.models.clusters import inference_clusters
 from salesnb.models.drivers import (
     TIDY_COLUMNS,
     DriversFit,
@@ -20,7 +21,8 @@ from salesnb.models.drivers import (
 
 
 def fit_log_cac(panel: pd.DataFrame, mixed: bool = False) -> DriversFit:
-    """Alternative: OLS of log CAC per cell (team-clustered), or MixedLM with team intercepts.
+    """Alternative: OLS of log CAC per cell (clustered like the main model, see
+    :mod:`.clusters`), or MixedLM with team intercepts.
 
     Only cells with at least one new customer have a CAC, so this drops the
     zero-customer cells the count model keeps: it leans towards cheaper cells
@@ -39,7 +41,7 @@ def fit_log_cac(panel: pd.DataFrame, mixed: bool = False) -> DriversFit:
         if mixed:
             result = smf.mixedlm(formula, frame, groups=frame["team_id"]).fit(reml=True)
         else:
-            groups = pd.factorize(frame["team_id"])[0]
+            groups = inference_clusters(frame).ids
             result = smf.ols(formula, frame).fit(cov_type="cluster", cov_kwds={"groups": groups})
     model = "mixedlm (team intercepts)" if mixed else "ols log-CAC"
     return LogCacFit(result, frame, formula, model, reference_tactic, False, notes)

@@ -5,7 +5,8 @@ The drivers model is a count model on the team x tactic x month panel::
     new_customers ~ tactic * decision_style + involvement + industry_years
                     + admin_share + region [+ month],  offset log(spend)
 
-negative binomial (NB2, dispersion estimated) with errors clustered by team.
+negative binomial (NB2, dispersion estimated) with errors clustered at the level the
+treatment varies: by leader when leaders run several teams (see :mod:`.clusters`).
 With log(spend) as offset, exp(-coefficient) is a **CAC multiplier**: x0.85
 means 15% cheaper per customer than the reference level, other things equal.
 ``elasticity=True`` estimates the spend exponent instead of fixing it at 1
@@ -27,11 +28,23 @@ import numpy as np
 import pandas as pd
 
 from salesnb.errors import SalesnbError
+from salesnb.models.clusters import Clusters, inference_clusters
 
 REFERENCE = {"decision_style": "consultative", "involvement": "hybrid"}
 """Preferred reference levels; a level the data lacks falls back to its most common one."""
 STYLE_TERMS = ("decision_style", "involvement")
-YEARS_UNIT, ADMIN_UNIT = 10.0, 0.1
+LEADER_VARIABLES = (*STYLE_TERMS, "years10", "admin10", "training10", "recognition")
+"""Model-frame variables that belong to the leader: permuted together in the null check."""
+YEARS_UNIT, ADMIN_UNIT, TRAINING_UNIT = 10.0, 0.1, 10.0
+CLAIM_LEVEL = 0.05
+"""A leadership finding is stated only when its permutation p-value is below this."""
+
+
+def leadership_term(term: str) -> bool:
+    """True for a term (plain name, e.g. ``tactic=events:decision_style=autocratic``) that
+    involves a leader variable: the terms checked against permuted labels.
+    """
+    return any(part.partition("=")[0] in LEADER_VARIABLES for part in term.split(":"))
 TIDY_COLUMNS = ["term", "estimate", "ci_low", "ci_high", "p", "model", "n"]
 
 
@@ -48,6 +61,12 @@ class DriversFit:
     notes: list[str] = field(default_factory=list)
     levels: dict[str, str] = field(default_factory=dict)
     """The reference level of each style term in the model (see :func:`reference_levels`)."""
+    cluster: Clusters | None = None
+    """The clusters of the errors (default: :func:`.clusters.inference_clusters` of data)."""
+
+    def __post_init__(self):
+        if self.cluster is None:
+            self.cluster = inference_clusters(self.data)
 
     @property
     def n(self) -> int:
@@ -67,11 +86,12 @@ class DriversFit:
 
     @property
     def clusters(self) -> int:
-        """Number of teams (the clusters of the standard errors)."""
-        return int(self.data["team_id"].nunique())
+        """Number of clusters of the standard errors (leaders, or teams; see ``cluster``)."""
+        assert self.cluster is not None
+        return self.cluster.count
 
     def critical(self, level: float = 0.95) -> float:
-        """Critical value from t with (teams - 1) degrees of freedom.
+        """Critical value from t with (clusters - 1) degrees of freedom.
 
         Cluster-robust standard errors are too small with few clusters; t(G-1)
         instead of the normal is the usual first correction (the 50-seed coverage
@@ -82,7 +102,7 @@ class DriversFit:
         return float(stats.t.ppf(0.5 + level / 2, self.clusters - 1))
 
     def p_values(self, estimates, standard_errors) -> np.ndarray:
-        """Two-sided p-values on t with (teams - 1) degrees of freedom."""
+        """Two-sided p-values on t with (clusters - 1) degrees of freedom."""
         from scipy import stats
 
         t = np.asarray(estimates, dtype=float) / np.asarray(standard_errors, dtype=float)
@@ -90,7 +110,7 @@ class DriversFit:
 
     def guarded_terms(self) -> list[str]:
         """Terms whose clustered interval cannot be trusted (see :mod:`.wild_bootstrap`):
-        every term when teams are few or very unequal, else terms that few teams carry.
+        every term when clusters are few or very unequal, else terms that few clusters carry.
         """
         from salesnb.models import wild_bootstrap
 
@@ -149,9 +169,12 @@ def model_frame(panel: pd.DataFrame) -> pd.DataFrame:
     frame = panel[panel["spend"] > 0].dropna(subset=needed).copy()
     frame["log_spend"] = np.log(frame["spend"])
     for column, centre, unit, name in (("industry_years", 10.0, YEARS_UNIT, "years10"),
-                                       ("admin_share", 0.3, ADMIN_UNIT, "admin10")):
+                                       ("admin_share", 0.3, ADMIN_UNIT, "admin10"),
+                                       ("training_hours", 40.0, TRAINING_UNIT, "training10")):
         if column in frame and frame[column].notna().all():
             frame[name] = (frame[column].astype(float) - centre) / unit
+    if "recognition" in frame and frame["recognition"].notna().all():
+        frame["recognition"] = frame["recognition"].astype(bool).astype(int)
     if "region" in frame:
         frame["region"] = frame["region"].fillna("unknown")
     frame["month"] = frame["period"].dt.strftime("%Y-%m")
@@ -159,15 +182,27 @@ def model_frame(panel: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit_drivers(panel: pd.DataFrame, model: str = "negbin", elasticity: bool = False,
-                month_effects: bool = False, reference_tactic: str | None = None) -> DriversFit:
+                month_effects: bool = False, reference_tactic: str | None = None,
+                formula: str | None = None, terms: Sequence[str] = ()) -> DriversFit:
     """Fit the drivers model on the analysis panel (see :func:`salesnb.metrics.panel`).
 
     Parameters
     ----------
+    panel : the team x tactic x month panel.
     model : ``"negbin"`` (default; overdispersed counts) or ``"poisson"`` (robust errors).
     elasticity : estimate the spend exponent instead of fixing it at 1.
     month_effects : add one effect per month (seasonality, shocks).
     reference_tactic : the tactic others are compared with (default: the cheapest).
+    formula : a patsy formula replacing the default right-hand side, e.g.
+        ``"C(tactic) * C(decision_style) + training10 + recognition"`` (with or without
+        ``new_customers ~``); log spend stays the offset unless ``elasticity``.
+    terms : extra terms added to the default formula, e.g. ``["training10",
+        "recognition", "C(segment):C(decision_style)"]``.
+
+    Model-frame variables: ``tactic``, ``decision_style``, ``involvement``, ``years10``
+    (industry years, per 10 from 10), ``admin10`` (admin share, per 0.1 from 0.3),
+    ``training10`` (training hours, per 10 from 40), ``recognition`` (0/1), ``region``,
+    ``segment``, ``industry``, ``month``, ``log_spend``: those the data has.
     """
     import statsmodels.formula.api as smf
 
@@ -176,20 +211,60 @@ def fit_drivers(panel: pd.DataFrame, model: str = "negbin", elasticity: bool = F
         raise SalesnbError("the drivers model needs at least two teams with spend")
     reference_tactic = reference_tactic or cheapest_tactic(frame)
     levels = reference_levels(frame)
-    formula = drivers_formula(frame, reference_tactic, elasticity, month_effects, levels)
-    groups = pd.factorize(frame["team_id"])[0]
+    if formula is None:
+        formula = drivers_formula(frame, reference_tactic, elasticity, month_effects, levels)
+    elif "~" not in formula:
+        formula = "new_customers ~ " + formula
+    if terms:
+        formula += " + " + " + ".join(terms)
+    _check_variables(formula, frame)
+    cluster = inference_clusters(frame)
     offset = None if elasticity else frame["log_spend"]
     fitter = {"negbin": smf.negativebinomial, "poisson": smf.poisson}.get(model)
     if fitter is None:
         raise SalesnbError(f"model must be 'negbin' or 'poisson', not {model!r}")
     notes: list[str] = []
     with captured_warnings(notes):
-        result = fitter(formula, frame, offset=offset).fit(
-            cov_type="cluster", cov_kwds={"groups": groups}, disp=0, maxiter=300)
+        try:
+            result = fitter(formula, frame, offset=offset).fit(
+                cov_type="cluster", cov_kwds={"groups": cluster.ids}, disp=0, maxiter=300)
+        except np.linalg.LinAlgError:
+            raise SalesnbError(
+                f"the model {formula!r} cannot be estimated on this data: some terms are "
+                "collinear or have no data (e.g. a situation x style combination no leader "
+                "has); drop or merge them") from None
     if not result.mle_retvals.get("converged", True):
         notes.append("the optimiser did not converge: treat the estimates with caution")
     return DriversFit(result, frame, formula, model, reference_tactic, elasticity, notes,
-                      levels)
+                      levels, cluster)
+
+
+def _check_variables(formula: str, frame: pd.DataFrame) -> None:
+    """A formula naming a variable the model frame lacks fails here, in words."""
+    import re
+
+    from patsy import ModelDesc
+
+    try:
+        description = ModelDesc.from_formula(formula)
+    except Exception as exc:  # patsy raises PatsyError with a caret diagram
+        raise SalesnbError(f"the model formula {formula!r} cannot be read: "
+                           f"{str(exc).splitlines()[0]}") from None
+    names = {factor.name() for side in (description.lhs_termlist, description.rhs_termlist)
+             for term in side for factor in term.factors}
+    known = set(frame.columns)
+    words = {word for name in names
+             for word in re.findall(r"[A-Za-z_]\w*", re.sub(r"'[^']*'|\"[^\"]*\"", "", name))}
+    missing = sorted(words - known - _FORMULA_WORDS)
+    if missing:
+        raise SalesnbError(
+            f"the model formula names {', '.join(missing)}, which this data does not have; "
+            f"variables available: {', '.join(sorted(c for c in known if not c.endswith('_id')))}"
+            " (map the leader or team column first, e.g. leaders.training_hours)")
+
+
+_FORMULA_WORDS = {"C", "Treatment", "Sum", "np", "log", "exp", "I", "center", "standardize",
+                  "bs", "cr", "Q"}
 
 
 def reference_levels(frame: pd.DataFrame) -> dict[str, str]:

@@ -16,15 +16,22 @@ import pandas as pd
 from salesnb.errors import SalesnbError
 from salesnb.models import style_changes
 from salesnb.models.alternatives import fit_log_cac
-from salesnb.models.attrition import attrition_hazards
+from salesnb.models.attrition import rep_attrition
 from salesnb.models.diagnostics import (
     influential_teams,
     minimum_detectable_effect,
     overdispersion_test,
     residual_checks,
 )
-from salesnb.models.drivers import DriversFit, captured_warnings, fit_drivers, plain_term
+from salesnb.models.drivers import (
+    DriversFit,
+    captured_warnings,
+    fit_drivers,
+    leadership_term,
+    plain_term,
+)
 from salesnb.models.grid import cac_grid, style_contrasts
+from salesnb.models.permutation import leadership_null
 
 FEW_TEAMS = 30
 THIN_CELL = 12
@@ -37,9 +44,12 @@ class ModelSuite:
     Attributes
     ----------
     effects : the drivers model's effects as CAC multipliers (term, estimate, ci_low, ci_high,
-        p, model, n); intervals and p-values from the wild cluster bootstrap. Every table is
-        None when the data cannot carry it (no spend, one team, no style...): ``notes`` says
-        why in a plain sentence.
+        p, model, n); intervals and p-values from the wild cluster bootstrap. Leadership
+        terms add ``family``, ``p_family`` and ``p_permutation``: p-values against styles
+        permuted across leaders, adjusted within the family and over every leadership
+        term (:mod:`.permutation`); a leadership finding is stated only when
+        ``p_permutation`` is below 0.05. Every table is None when the data cannot carry
+        it (no spend, one team, no style...): ``notes`` says why in a plain sentence.
     grid : estimated CAC per tactic x decision style x involvement, with intervals.
     contrasts : pairwise CAC ratios between decision styles within each tactic (Holm).
     alternatives : the log-CAC OLS and MixedLM cross-checks (same columns as ``effects``).
@@ -49,10 +59,13 @@ class ModelSuite:
     residuals : Pearson residual checks overall, by tactic and by style.
     references : the reference level of each categorical term (for sentences).
     notes : which model and why; few teams, thin cells, warnings; analyses left out.
+    clusters, cluster_kind : how many clusters the errors have and what they are (teams,
+        leaders), see :mod:`.clusters`.
     seconds : wall time of the suite.
     style_change_effects, style_change_event_study, style_change_pretrend : the
         difference-in-differences results (None when no leader changed style).
-    attrition : Cox hazard ratios of rep exits (None without a reps table).
+    attrition : Cox hazard ratios of rep exits, the style in force at each time at risk
+        (None without a reps table; see :func:`.attrition.rep_attrition`).
     attrition_cost : turnover cost per new customer by style (None without annual cost).
     """
 
@@ -66,6 +79,8 @@ class ModelSuite:
     residuals: pd.DataFrame | None = None
     references: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    clusters: int = 0
+    cluster_kind: str = ""
     seconds: float = 0.0
     style_change_effects: pd.DataFrame | None = None
     style_change_event_study: pd.DataFrame | None = None
@@ -101,6 +116,8 @@ def model_suite(data, month_effects: bool = False, model: str = "auto") -> Model
     """
     import time
 
+    from threadpoolctl import threadpool_limits
+
     from salesnb.engine.connection import as_engine
     from salesnb.metrics import measures as metrics
     from salesnb.metrics import people
@@ -112,13 +129,13 @@ def model_suite(data, month_effects: bool = False, model: str = "auto") -> Model
     suite = ModelSuite()
     notes = suite.notes
     reason = cannot_model_cac(panel)
-    if reason is None:
-        _drivers(suite, panel, month_effects, model)
-    else:
+    if reason is not None:
         notes.append(reason)
+    else:  # many small matrices: one BLAS thread is faster than several that contend
+        with threadpool_limits(1, user_api="blas"):
+            _drivers(suite, panel, month_effects, model)
     if "reps" in as_engine(data):
-        reps, start, end = people.rep_last_months(data)
-        suite.attrition = _attempt(notes, "rep attrition", attrition_hazards, reps, start, end)
+        suite.attrition = _attempt(notes, "rep attrition", rep_attrition, data)
         if suite.effects is not None:
             suite.attrition_cost = _attempt(notes, "attrition cost", people.attrition_cost,
                                             data)
@@ -157,12 +174,15 @@ def _drivers(suite: ModelSuite, panel: pd.DataFrame, month_effects: bool, model:
             f"(p = {dispersion['p']:.2g})" if dispersion is not None
             else "the overdispersion test could not run")
     why = f"you chose it ({test})" if model != "auto" or dispersion is None else test
-    notes.append(f"main model: {'negative binomial' if kind == 'negbin' else 'Poisson'} with "
-                 f"team-clustered errors, because {why}; log-CAC OLS and MixedLM are shown as "
-                 "cross-checks (they leave out cells without a customer).")
     main = _attempt(notes, "drivers model", fit_drivers, panel, kind, False, month_effects)
+    notes.append(f"main model: {'negative binomial' if kind == 'negbin' else 'Poisson'}, "
+                 f"because {why}; log-CAC OLS and MixedLM are shown as cross-checks (they "
+                 "leave out cells without a customer).")
     if main is None:
         return
+    assert main.cluster is not None
+    notes.append(main.cluster.describe())
+    suite.clusters, suite.cluster_kind = main.cluster.count, main.cluster.kind
     notes += [f"{main.model}: {n}" for n in main.notes]
     if not main.styles:
         notes.append("Leadership style is not modelled: the leaders have no decision style or "
@@ -173,7 +193,8 @@ def _drivers(suite: ModelSuite, panel: pd.DataFrame, month_effects: bool, model:
     effects = _attempt(notes, "effects", main.effects, 0.95, True)
     if effects is None:
         return
-    suite.effects = effects[effects["term"] != "log_spend"].reset_index(drop=True)
+    effects = effects[effects["term"] != "log_spend"].reset_index(drop=True)
+    suite.effects = _with_permutation_check(effects, main, notes)
     suite.references = main.references
     suite.dispersion = pd.DataFrame([dispersion]) if dispersion is not None else None
     if "decision_style" in main.styles:
@@ -202,6 +223,32 @@ def _drivers(suite: ModelSuite, panel: pd.DataFrame, month_effects: bool, model:
     suite.style_change_pretrend = changes.get("pretrend")
 
 
+def _with_permutation_check(effects: pd.DataFrame, fit: DriversFit,
+                            notes: list[str]) -> pd.DataFrame:
+    """The effects with each leadership term's family and permutation p-value (NaN when the
+    check cannot run: then no leadership finding is stated), and notes on both.
+    """
+    from salesnb.models.wild_bootstrap import clusters_carrying
+
+    leadership = effects["term"].map(leadership_term)
+    if not leadership.any():
+        return effects
+    null = _attempt(notes, "permutation check of leadership claims", leadership_null, fit)
+    if null is None:
+        return effects.assign(family=leadership.map({True: "not checked", False: None}),
+                              p_family=float("nan"), p_permutation=float("nan"))
+    notes.append(null.describe())
+    carrying = clusters_carrying(fit).assign(term=lambda t: t["term"].map(plain_term))
+    carried = carrying[carrying["term"].isin(null.table["term"])
+                       & ~carrying["term"].str.contains(":")]
+    if len(carried) and fit.cluster is not None and fit.cluster.kind != "team":
+        notes.append("leaders carrying each leadership effect: " + ", ".join(
+            f"{r.term} {r.treated}" for r in carried.itertuples())
+            + f" (of {fit.clusters} clusters)")
+    return effects.merge(null.table[["term", "family", "p_family", "p_permutation"]],
+                         on="term", how="left")
+
+
 def _attempt(notes: list[str], what: str, function, *args):
     """Run an optional analysis; its warnings become notes; if the data cannot support it,
     say why and go on.
@@ -224,36 +271,44 @@ def _attempt(notes: list[str], what: str, function, *args):
 
 def _interval_note(fit: DriversFit) -> str:
     """Why the effects' intervals come from the wild cluster bootstrap, and where it matters
-    most (the terms clustered errors get wrong: few teams, or few teams on one side).
+    most (the terms clustered errors get wrong: few clusters, or few on one side).
     """
     from salesnb.models import wild_bootstrap
 
+    assert fit.cluster is not None
+    unit = "teams" if fit.cluster.kind == "team" else "leaders"
     guarded = fit.guarded_terms()
     if len(guarded) == len(fit.coefficients()) - 1:
-        where = "; with few or very unequal teams the clustered intervals would be too narrow"
+        where = (f"; with few or very unequal {unit} the clustered intervals would be too "
+                 "narrow")
     elif guarded:
         where = (f"; it matters most for {', '.join(plain_term(t) for t in guarded)} (fewer "
-                 f"than {wild_bootstrap.FEW_TREATED_TEAMS} teams on one side)")
+                 f"than {wild_bootstrap.FEW_TREATED_TEAMS} {unit} on one side)")
     else:
         where = ""
     return (f"few-team guard: the effects' intervals and p-values come from the "
             f"{wild_bootstrap.METHOD}, which covered the planted effects 90-98% of the time in "
             f"the 50-seed study (clustered t intervals: 80-98%){where}; the CAC grid and "
-            "contrasts use clustered t(teams - 1) intervals")
+            "contrasts use clustered t(clusters - 1) intervals")
 
 
 def _data_warnings(fit: DriversFit) -> list[str]:
     """Few teams, unbalanced clusters, thin tactic x style cells: said, not hidden."""
+    import numpy as np
+
     frame = fit.data
+    assert fit.cluster is not None
+    unit = "teams" if fit.cluster.kind == "team" else "leaders"
     notes = []
-    sizes = frame.groupby("team_id").size()
+    sizes = np.bincount(fit.cluster.ids)
     if len(sizes) < FEW_TEAMS:
-        notes.append(f"only {len(sizes)} teams: clustered intervals are too narrow with fewer "
-                     f"than {FEW_TEAMS}; the effects use the wild cluster bootstrap, the CAC "
-                     "grid and contrasts still use t(teams - 1): read them as optimistic")
+        notes.append(f"only {len(sizes)} {unit}: clustered intervals are too narrow with "
+                     f"fewer than {FEW_TEAMS}; the effects use the wild cluster bootstrap, the "
+                     "CAC grid and contrasts still use t(clusters - 1): read them as "
+                     "optimistic")
     if sizes.max() > 5 * sizes.min():
-        notes.append("teams differ a lot in size (largest > 5x smallest): clustered "
-                     "intervals lean on the large teams")
+        notes.append(f"{unit} differ a lot in size (largest > 5x smallest): clustered "
+                     f"intervals lean on the large {unit}")
     if "decision_style" not in fit.styles:
         return notes
     cells = frame.groupby(["tactic", "decision_style"]).size()

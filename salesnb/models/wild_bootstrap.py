@@ -58,7 +58,7 @@ class _Problem:
         params = fit.result.params.drop("alpha", errors="ignore")
         alpha = float(fit.result.params.get("alpha", 0.0))
         offset = getattr(model, "offset", None)
-        clusters = pd.factorize(fit.data["team_id"])[0]
+        clusters = fit.cluster.ids
         rng = np.random.default_rng(seed)
         weights = rng.choice(WEBB_WEIGHTS, size=(draws, clusters.max() + 1))
         return cls(np.asarray(model.endog, float), np.asarray(model.exog, float),
@@ -79,25 +79,16 @@ class _Problem:
         return float(np.mean(np.abs(draws) >= observed - 1e-12))
 
     def _restricted_mean(self, j: int, b: float, others: np.ndarray) -> np.ndarray | None:
-        """Fitted means with coefficient j held at b (Fisher scoring from the full fit,
-        steps capped at 1 on the log scale); None if that does not converge.
+        """Fitted means with coefficient j held at b (see :func:`fisher_scoring`, warm
+        started from the last b); None if that does not converge.
         """
         X, offset = self.X[:, others], self.offset + b * self.X[:, j]
-        beta = self._warm_starts.get(j, self.params[others]).copy()
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for _ in range(MAX_ITERATIONS):
-                mu = np.exp(offset + X @ beta)
-                scale = 1.0 + self.alpha * mu
-                score = X.T @ ((self.y - mu) / scale)
-                info = X.T @ (X * (mu / scale)[:, None])
-                if not (np.isfinite(score).all() and np.isfinite(info).all()):
-                    return None
-                step = np.linalg.lstsq(info, score, rcond=None)[0]
-                beta += step / max(1.0, np.max(np.abs(step)))
-                if np.max(np.abs(step)) < 1e-8:
-                    self._warm_starts[j] = beta  # the next b is close: start from here
-                    return np.exp(offset + X @ beta)
-        return None
+        beta = fisher_scoring(self.y, X, offset, self.alpha,
+                              self._warm_starts.get(j, self.params[others]))
+        if beta is None:
+            return None
+        self._warm_starts[j] = beta  # the next b is close: start from here
+        return np.exp(offset + X @ beta)
 
     def _cluster_efficient_scores(self, j: int, others: np.ndarray,
                                   mu: np.ndarray) -> np.ndarray:
@@ -110,28 +101,66 @@ class _Problem:
         return np.bincount(self.clusters, weights=efficient)
 
 
+def fisher_scoring(y: np.ndarray, X: np.ndarray, offset: np.ndarray, alpha: float,
+                   start: np.ndarray) -> np.ndarray | None:
+    """NB2 (Poisson when ``alpha`` is 0) coefficients at a fixed dispersion, by Fisher
+    scoring from ``start`` with steps capped at 1 on the log scale.
+
+    Returns
+    -------
+    ndarray or None
+        The coefficients, or None when the iterations do not converge (a restriction
+        far outside what the data allow).
+    """
+    beta = np.array(start, dtype=float, copy=True)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(MAX_ITERATIONS):
+            mu = np.exp(offset + X @ beta)
+            scale = 1.0 + alpha * mu
+            score = X.T @ ((y - mu) / scale)
+            info = X.T @ (X * (mu / scale)[:, None])
+            if not (np.isfinite(score).all() and np.isfinite(info).all()):
+                return None
+            step = np.linalg.lstsq(info, score, rcond=None)[0]
+            beta += step / max(1.0, np.max(np.abs(step)))
+            if np.max(np.abs(step)) < 1e-8:
+                return beta
+    return None
+
+
 def needs_guard(fit, few_teams: int = 30) -> bool:
-    """True when clustered intervals cannot be trusted: few or very unequal teams."""
-    sizes = fit.data.groupby("team_id").size()
+    """True when clustered intervals cannot be trusted: few or very unequal clusters
+    (teams, or leaders when leaders run several teams).
+    """
+    sizes = np.bincount(fit.cluster.ids)
     return len(sizes) < few_teams or sizes.max() > 5 * sizes.min()
 
 
-def thinly_supported_terms(fit, minimum: int = FEW_TREATED_TEAMS) -> list[str]:
-    """Terms whose regressor varies in fewer than ``minimum`` teams (or is constant in
-    fewer than ``minimum`` teams): few 'treated' clusters, where clustered errors fail.
+def clusters_carrying(fit) -> pd.DataFrame:
+    """Per binary term, how many clusters have it and how many do not (term, treated,
+    untreated); a leader-level term is carried by leaders, not by their teams.
     """
     names = fit.result.params.drop("alpha", errors="ignore").index
-    X = pd.DataFrame(fit.result.model.exog, columns=names)
-    teams = fit.data["team_id"].to_numpy()
-    thin = []
-    for term in X.columns:
-        if term == "Intercept" or X[term].nunique() > 2:
+    X = np.asarray(fit.result.model.exog)
+    ids = fit.cluster.ids
+    rows = []
+    for j, term in enumerate(names):
+        values = X[:, j]
+        if term == "Intercept" or len(np.unique(values)) > 2:
             continue
-        treated = X.loc[X[term] != 0].assign(team=teams[X[term] != 0])["team"].nunique()
-        untreated = X.loc[X[term] == 0].assign(team=teams[X[term] == 0])["team"].nunique()
-        if min(treated, untreated) < minimum:
-            thin.append(term)
-    return thin
+        on = values != 0
+        rows.append({"term": term, "treated": len(np.unique(ids[on])),
+                     "untreated": len(np.unique(ids[~on]))})
+    return pd.DataFrame(rows, columns=["term", "treated", "untreated"])
+
+
+def thinly_supported_terms(fit, minimum: int = FEW_TREATED_TEAMS) -> list[str]:
+    """Terms whose regressor varies in fewer than ``minimum`` clusters (or is constant in
+    fewer than ``minimum``): few 'treated' clusters, where clustered errors fail.
+    """
+    carrying = clusters_carrying(fit)
+    thin = carrying[carrying[["treated", "untreated"]].min(axis=1) < minimum]
+    return list(thin["term"])
 
 
 def bootstrap_intervals(fit, terms: list[str] | None = None, level: float = 0.95,
@@ -140,17 +169,20 @@ def bootstrap_intervals(fit, terms: list[str] | None = None, level: float = 0.95
 
     Returns one row per term: term, coef, ci_low, ci_high, p (of coefficient 0).
     """
+    from threadpoolctl import threadpool_limits
+
     problem = _Problem.from_fit(fit, draws, seed)
     se, start = fit.result.bse, fit.critical(level)
     rows = []
-    for term in terms or [n for n in problem.names if n != "Intercept"]:
-        j = problem.names.index(term)
-        estimate = problem.params[j]
-        step = max(float(se[term]), 1e-6)
-        low = _interval_end(problem, j, estimate, -step, 1 - level, start)
-        high = _interval_end(problem, j, estimate, step, 1 - level, start)
-        rows.append({"term": term, "coef": estimate, "ci_low": low, "ci_high": high,
-                     "p": problem.p_value(j, 0.0)})
+    with threadpool_limits(1, user_api="blas"):  # small matrices: threads only contend
+        for term in terms or [n for n in problem.names if n != "Intercept"]:
+            j = problem.names.index(term)
+            estimate = problem.params[j]
+            step = max(float(se[term]), 1e-6)
+            low = _interval_end(problem, j, estimate, -step, 1 - level, start)
+            high = _interval_end(problem, j, estimate, step, 1 - level, start)
+            rows.append({"term": term, "coef": estimate, "ci_low": low, "ci_high": high,
+                         "p": problem.p_value(j, 0.0)})
     return pd.DataFrame(rows)
 
 

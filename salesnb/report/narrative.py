@@ -6,13 +6,16 @@ budget reallocation and keeps the first ``limit``, in this order of priority:
 1. **tactics**: the cheapest and the dearest tactic per new customer (program CAC with its
    bootstrap interval), and how far apart they are;
 2. **leadership style**: the decision-style effect with the smallest p-value in the drivers
-   model (said as "no clear difference" when no style effect is clear);
-3. **tactic x style**: interactions that stay significant after Holm's correction;
+   model, only when it also beats styles permuted across leaders (said as "no difference
+   by style that the data can show" otherwise);
+3. **tactic x style**: interactions that beat the permuted labels, adjusted for the number
+   of combinations tested (max-T within the family);
 4. **budget**: what moving budget between tactics, within spend levels already observed,
    would add in customers a month and do to blended CAC (with the bootstrap interval);
-5. **leader traits**: involvement, industry experience, admin time, where clear;
-6. **people**: rep attrition hazard ratios by style and recognition, where clear, with the
-   turnover cost per new customer.
+5. **leader traits**: involvement, industry experience, admin time, where clear and beating
+   the permuted labels;
+6. **people**: rep attrition hazard ratios by style and recognition, where clear after
+   Holm's correction over the hazard ratios, with the turnover cost per new customer.
 
 Every sentence carries its interval; a result whose interval includes "no difference" is
 never stated as a difference (see :func:`salesnb.report.words.describe_effect`).
@@ -26,13 +29,16 @@ import numpy as np
 import pandas as pd
 
 from salesnb.models.attrition import ATTRITION_REFERENCES
+from salesnb.models.drivers import CLAIM_LEVEL
 from salesnb.models.multiplicity import adjust_pvalues
 from salesnb.report.words import describe_effect, money, with_findings
 
-__all__ = ["Finding", "as_markdown", "bullets", "describe_effect", "extremes", "formatted",
-           "key_findings", "leadership_terms", "money", "with_findings"]
+__all__ = ["Finding", "as_markdown", "bullets", "claimed", "describe_effect", "extremes",
+           "formatted", "key_findings", "leadership_terms", "money", "with_findings"]
 
 COLUMNS = ["topic", "finding", "strength"]
+UNINFORMATIVE = 10.0
+"""A style interval wider than this ratio (high / low) says nothing a leader can use."""
 
 
 @dataclass
@@ -61,7 +67,7 @@ def key_findings(suite, tactic_cac: pd.DataFrame | None = None, allocation=None,
                                           "finding"]))
     candidates = [
         *_tactic_findings(tactic_cac, currency),
-        *_style_findings(effects),
+        *_style_findings(effects, suite),
         *_interaction_findings(effects),
         *_budget_findings(allocation, currency),
         *_trait_findings(effects),
@@ -87,31 +93,47 @@ def _tactic_findings(table: pd.DataFrame | None, currency: str) -> list[Finding]
     return [Finding("tactics", sentence, 0.0)]
 
 
-def _style_findings(effects: pd.DataFrame) -> list[Finding]:
+def claimed(effects: pd.DataFrame) -> pd.Series:
+    """Which leadership effects may be stated: the interval excludes "no difference" and the
+    effect beats styles permuted across leaders (``p_permutation`` below 0.05; a table
+    without the check states none).
+    """
+    excludes = (effects["ci_high"] < 1) | (effects["ci_low"] > 1)
+    if "p_permutation" not in effects:
+        return excludes & False
+    return excludes & (effects["p_permutation"] < CLAIM_LEVEL)
+
+
+def _style_findings(effects: pd.DataFrame, suite) -> list[Finding]:
     styles = effects[effects["term"].str.fullmatch(r"decision_style=\w+")]
     if styles.empty:
         return [Finding("leadership style", "Which leadership style costs least per customer "
                         "cannot be told from this data: it needs spend and leaders of more "
                         "than one decision style (see the notes for what is missing).", 1.0)]
-    clear = styles[(styles["ci_high"] < 1) | (styles["ci_low"] > 1)]
+    clear = styles[claimed(styles)]
+    if clear.empty and (styles["ci_high"] / styles["ci_low"]).max() > UNINFORMATIVE:
+        leaders = (f"only {suite.clusters} leaders" if suite.cluster_kind == "leader"
+                   else "too few leaders")
+        return [Finding("leadership style", "Which leadership style costs least per customer "
+                        f"cannot be told from this data: {leaders} hold the styles, too few "
+                        "to tell a style apart from the people who have it.", 1.0)]
     if clear.empty:
         low, high = styles["ci_low"].min(), styles["ci_high"].max()
-        return [Finding("leadership style", "No clear difference in cost per customer "
-                        f"between leadership decision styles (multipliers between "
-                        f"{low:.2f} and {high:.2f} are all consistent with the data).", 1.0)]
-    best = clear.sort_values("p").iloc[0]
-    return [Finding("leadership style", best["finding"], float(best["p"]))]
+        return [Finding("leadership style", "No difference in cost per customer by "
+                        "leadership style that the data can show (multipliers between "
+                        f"{low:.2f} and {high:.2f} are all consistent with it, and no gap "
+                        "beats styles shuffled at random between leaders).", 1.0)]
+    best = clear.sort_values("p_permutation").iloc[0]
+    return [Finding("leadership style", best["finding"], float(best["p_permutation"]))]
 
 
 def _interaction_findings(effects: pd.DataFrame) -> list[Finding]:
-    pairs = effects[effects["term"].str.contains(":")].copy()
-    if pairs.empty:
-        return []
-    pairs["p_holm"] = adjust_pvalues(pairs["p"], "holm")
-    clear = pairs[pairs["p_holm"] < 0.05].sort_values("p_holm")
+    pairs = effects[effects["term"].str.contains(":")]
+    clear = pairs[claimed(pairs)].sort_values("p_permutation")
     return [Finding("tactic x leadership style",
-                    f"{row.finding[:-1]}; still clear after correcting for the "
-                    f"{len(pairs)} combinations tested (Holm).", float(row.p_holm))
+                    f"{row.finding[:-1]}; it beats styles shuffled at random between "
+                    f"leaders, allowing for the {len(pairs)} combinations tested.",
+                    float(row.p_permutation))
             for row in clear.head(2).itertuples()]
 
 
@@ -143,17 +165,18 @@ def _budget_findings(allocation, currency: str) -> list[Finding]:
 
 
 def _trait_findings(effects: pd.DataFrame) -> list[Finding]:
-    traits = effects[effects["term"].str.match(r"(involvement=|years10|admin10)")]
-    clear = traits[(traits["ci_high"] < 1) | (traits["ci_low"] > 1)].sort_values("p")
-    return [Finding("leader traits", row.finding, float(row.p))
+    traits = effects[effects["term"].str.match(r"(involvement=|years10|admin10|training10|"
+                                               r"recognition)")]
+    clear = traits[claimed(traits)].sort_values("p_permutation")
+    return [Finding("leader traits", row.finding, float(row.p_permutation))
             for row in clear.head(2).itertuples()]
 
 
 def _people_findings(suite, currency: str) -> list[Finding]:
     if "attrition" not in suite.tables:
         return []
-    hazards = suite["attrition"]
-    clear = hazards[(hazards["ci_high"] < 1) | (hazards["ci_low"] > 1)].sort_values("p")
+    hazards = suite["attrition"].assign(p_holm=lambda t: adjust_pvalues(t["p"], "holm"))
+    clear = hazards[hazards["p_holm"] < CLAIM_LEVEL].sort_values("p")
     if clear.empty:
         return []
     row = clear.iloc[0]
@@ -202,12 +225,12 @@ def formatted(frame: pd.DataFrame, money_columns: tuple[str, ...] = (),
 
 def leadership_terms(effects: pd.DataFrame) -> list[str]:
     """The effects leadership acts on: decision style, involvement, leader traits, and the
-    tactic x style combinations that stay clear after Holm's correction.
+    tactic x style combinations that beat the permuted labels (see :func:`claimed`).
     """
-    own = effects["term"].str.match(r"(decision_style=|involvement=|years10|admin10)")
-    pairs = effects[effects["term"].str.contains(":")]
-    clear = pairs["term"][adjust_pvalues(pairs["p"], "holm") < 0.05] if len(pairs) else []
-    return [*effects.loc[own & ~effects["term"].str.contains(":"), "term"], *clear]
+    own = effects["term"].str.match(r"(decision_style=|involvement=|years10|admin10|"
+                                    r"training10|recognition)")
+    pairs = effects["term"].str.contains(":")
+    return [*effects.loc[own & ~pairs, "term"], *effects.loc[pairs & claimed(effects), "term"]]
 
 
 def _large_range(values: pd.Series) -> bool:

@@ -10,14 +10,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesnb.models.drivers import CLAIM_LEVEL, leadership_term
+
 
 def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,
                     references: dict[str, str] | None = None,
-                    subject: str = "cost per customer") -> str:
+                    subject: str = "cost per customer",
+                    permutation_p: float | None = None) -> str:
     """One plain-English sentence about a CAC multiplier, never overstating.
 
     An interval that includes 1 is reported as "no clear difference" with its range; an
-    unbounded one (the wild bootstrap with very few teams) as "the data cannot pin this down".
+    unbounded one (the wild bootstrap with very few teams) as "the data cannot pin this
+    down". A leadership term checked against permuted labels (``permutation_p``; NaN: the
+    check could not run) is stated as a difference only when it beats them.
     """
     label = _label(term, references or {})
     if not (np.isfinite(ci_high) and ci_low > 0):
@@ -26,6 +31,12 @@ def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,
     if ci_low <= 1 <= ci_high:
         return (f"{label}: no clear difference in {subject} (95% CI from "
                 f"{_change(ci_low)} to {_change(ci_high)}).")
+    if permutation_p is not None and not permutation_p < CLAIM_LEVEL:
+        why = ("a gap this size also appears when styles are shuffled at random between "
+               "leaders" if np.isfinite(permutation_p) else
+               "too few leaders to check it against styles shuffled at random")
+        return (f"{label}: no difference in {subject} that the data can show ({why}; "
+                f"95% CI from {_change(ci_low)} to {_change(ci_high)}).")
     direction = "lower" if estimate < 1 else "higher"
     size = abs(1 - estimate) * 100
     bounds = sorted(abs(1 - b) * 100 for b in (ci_low, ci_high))
@@ -54,8 +65,12 @@ def with_findings(effects: pd.DataFrame, references: dict[str, str] | None = Non
         A copy of ``effects`` with a ``finding`` column.
     """
     out = effects.copy()
-    out["finding"] = [describe_effect(r.term, r.estimate, r.ci_low, r.ci_high, references,
-                                      subject=subject) for r in out.itertuples()]
+    checked = out["p_permutation"] if "p_permutation" in out else pd.Series(np.nan, out.index)
+    out["finding"] = [
+        describe_effect(r.term, r.estimate, r.ci_low, r.ci_high, references, subject=subject,
+                        permutation_p=p if "p_permutation" in out and leadership_term(r.term)
+                        else None)
+        for r, p in zip(out.itertuples(), checked, strict=True)]
     return out
 
 
@@ -93,4 +108,6 @@ def _label(term: str, references: dict[str, str]) -> str:
         return "Each 10 more years of leader industry experience"
     if name == "admin10":
         return "Each 10 more points of leader time on admin"
+    if name == "training10":
+        return "Each 10 more hours of leader training"
     return term
