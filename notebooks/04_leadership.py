@@ -84,14 +84,68 @@ else:
     else:
         display(Markdown(data_set.lacks("attrition_cost")))
     try:
-        reps, start, end = people.rep_last_months(data_set)
-        hazards = models.attrition_hazards(reps, start, end)
+        hazards = models.rep_attrition(data_set)  # the style in force at each time at risk
         said = narrative.with_findings(hazards, models.ATTRITION_REFERENCES,
                                        subject="rep attrition")
         display(Markdown(narrative.bullets(list(said["finding"]))))
         display(narrative.formatted(hazards))
     except SalesnbError as reason:
         display(Markdown(f"_Attrition hazards not estimated: {reason}_"))
+
+# %% [markdown]
+# ## New hires: time to first win, early win rate and retention, by leader
+
+# %%
+try:
+    display(narrative.formatted(metrics.ramp(data_set, by=["leader_id"]),
+                                percent_columns=("early_win_rate", "early_win_rate_low",
+                                                 "early_win_rate_high", "retention_rate",
+                                                 "retention_rate_low", "retention_rate_high")))
+except SalesnbError as reason:
+    display(Markdown(f"_Not estimated: {reason}_"))
+
+# %% [markdown]
+# ## Win rate by leader, with a test of whether leaders differ
+
+# %%
+try:
+    display(narrative.formatted(metrics.win_rate_test(data_set, by=["leader_id"])))
+    display(narrative.formatted(metrics.win_rates(data_set, by=["leader_id"]),
+                                percent_columns=("win_rate", "win_rate_low", "win_rate_high")))
+except SalesnbError as reason:
+    display(Markdown(f"_Not estimated: {reason}_"))
+
+# %% [markdown]
+# ## Which style works where (style effect by situation, partially pooled)
+
+# %%
+if data_set.lacks("cac") or data_set.lacks("style"):
+    display(Markdown(data_set.lacks("cac") or data_set.lacks("style")))
+else:
+    try:
+        situations = models.style_by_situation(metrics.panel(data_set),
+                                               by=("segment", "tactic"))
+        display(narrative.formatted(situations.tests))
+        display(narrative.formatted(situations.pooling))
+        if situations.notes:
+            display(Markdown(narrative.bullets(situations.notes)))
+    except SalesnbError as reason:
+        display(Markdown(f"_Not estimated: {reason}_"))
+
+# %% [markdown]
+# ## Leader scorecard: each leader against what their situation predicts (shrunk; not a ranking)
+
+# %%
+if data_set.lacks("cac"):
+    display(Markdown(data_set.lacks("cac")))
+else:
+    try:
+        scorecard = models.leader_scorecard(metrics.panel(data_set))
+        display(narrative.formatted(scorecard.table))
+        if scorecard.notes:
+            display(Markdown(narrative.bullets(scorecard.notes)))
+    except SalesnbError as reason:
+        display(Markdown(f"_Not estimated: {reason}_"))
 
 # %% [markdown]
 # ## Style changes as natural experiments

@@ -7,6 +7,7 @@
     CAC = base_cac[tactic] * style[decision_style] * involvement[involvement]
           * interaction[tactic, style] * years_mult ** ((industry_years - 10) / 10)
           * admin_mult ** ((admin_share - 0.3) / 0.1) * team_effect
+          * situational[segment] (collaborative leaders only, see SITUATIONAL)
 
 with negative-binomial noise, so at the reference spend (10,000 a month) a
 cell's expected CAC is exactly the product of the multipliers. Everything
@@ -38,6 +39,12 @@ TACTICS = {  # tactic: (base CAC at reference spend, win rate, mean sales-cycle 
 STYLE_CAC = {"autocratic": 1.25, "consultative": 1.0, "collaborative": 0.85}
 INVOLVEMENT_CAC = {"hands_on": 0.9, "hybrid": 1.0, "delegating": 1.1}
 INTERACTION = {"tactic": "events", "decision_style": "collaborative", "cac_multiplier": 0.7}
+SITUATIONAL_CAC = {"SMB": 1.25, "Mid-Market": 1.0, "Enterprise": 0.8}
+SITUATIONAL = {"decision_style": "collaborative", "by": "segment",
+               "cac_multiplier": SITUATIONAL_CAC}
+"""Situational style: collaborative leaders are dearer with small accounts and cheaper with
+large ones. The multipliers are log-symmetric over roughly balanced segments, so the style's
+marginal effect stays close to :data:`STYLE_CAC`; no random number is drawn for it."""
 INDUSTRY_YEARS_CAC_PER_10 = 0.9
 ADMIN_SHARE_CAC_PER_TENTH = 1.1
 RESPONSE_EXPONENT = 0.7
@@ -71,6 +78,9 @@ class DemoTruth:
     decision_style_cac_multiplier: dict = field(default_factory=lambda: dict(STYLE_CAC))
     involvement_cac_multiplier: dict = field(default_factory=lambda: dict(INVOLVEMENT_CAC))
     interaction: dict = field(default_factory=lambda: dict(INTERACTION))
+    situational_effect: dict | None = field(default_factory=lambda: {
+        **SITUATIONAL, "cac_multiplier": dict(SITUATIONAL_CAC)})
+    """One style whose effect depends on the situation (None: not planted)."""
     industry_years_cac_multiplier_per_10_years: float = INDUSTRY_YEARS_CAC_PER_10
     admin_share_cac_multiplier_per_0_1: float = ADMIN_SHARE_CAC_PER_TENTH
     response_exponent: float = RESPONSE_EXPONENT
@@ -105,7 +115,7 @@ def planted_effects(truth: dict) -> dict[str, float]:
 
 
 def generate(out: str | Path | None = None, seed: int = 42, teams: int = 40, months: int = 24,
-             start: str = "2024-01") -> dict[str, pd.DataFrame]:
+             start: str = "2024-01", situational: bool = True) -> dict[str, pd.DataFrame]:
     """Generate a demo dataset with planted effects.
 
     Parameters
@@ -116,6 +126,10 @@ def generate(out: str | Path | None = None, seed: int = 42, teams: int = 40, mon
         writes nothing.
     seed, teams, months, start
         Random seed, number of sales teams, number of months, first month.
+    situational
+        Plant the situational style effect (:data:`SITUATIONAL`). ``False`` leaves it
+        out (a null for the situational analyses). No random number is drawn for it:
+        spend, teams, leaders and reps are the same either way; deals differ.
 
     Returns
     -------
@@ -128,13 +142,16 @@ def generate(out: str | Path | None = None, seed: int = 42, teams: int = 40, mon
     rng = np.random.default_rng(seed)
     periods = pd.period_range(start=start, periods=months, freq="M")
     truth = DemoTruth(seed=seed, teams=teams, months=months, start=str(periods[0]))
+    if not situational:
+        truth.situational_effect = None
     leaders = _leaders(rng, max(2, math.ceil(teams * 0.85)))
     teams_df = _teams(rng, teams, leaders)
     changes = _style_changes(rng, leaders, periods)
     truth.style_changes = changes.assign(
         effective_date=changes["effective_date"].dt.strftime("%Y-%m-%d")).to_dict("records")
     style = _style_by_team_month(teams_df, leaders, changes, periods)
-    spend, expected = _spend_and_expected(rng, teams_df, leaders, style, periods)
+    spend, expected = _spend_and_expected(rng, teams_df, leaders, style, periods,
+                                          truth.situational_effect)
     reps = _reps(rng, teams_df, leaders, style, periods)
     deals = _deals(rng, spend, expected, teams_df, reps, periods)
     touches = _touches(rng, deals)
@@ -202,7 +219,7 @@ def _style_by_team_month(teams, leaders, changes, periods) -> pd.DataFrame:
     return grid
 
 
-def _spend_and_expected(rng, teams, leaders, style, periods):
+def _spend_and_expected(rng, teams, leaders, style, periods, situational=None):
     tactics = list(TACTICS)
     cells = style.merge(pd.DataFrame({"tactic": tactics}), how="cross").merge(
         leaders[["leader_id", "industry_years", "admin_share"]], on="leader_id")
@@ -217,7 +234,8 @@ def _spend_and_expected(rng, teams, leaders, style, periods):
                       INTERACTION["cac_multiplier"], 1.0)
            * INDUSTRY_YEARS_CAC_PER_10 ** ((cells["industry_years"] - 10) / 10)
            * ADMIN_SHARE_CAC_PER_TENTH ** ((cells["admin_share"] - 0.3) / 0.1)
-           * cells["team_id"].map(team_effect))
+           * cells["team_id"].map(team_effect)
+           * _situational_multiplier(cells, teams, situational))
     expected = REF_SPEND ** (1 - RESPONSE_EXPONENT) * spend ** RESPONSE_EXPONENT / cac
     programme = {"referrals": "Customer advocacy", "partners": "Channel",
                  "events": "Field marketing", "webinars": "Field marketing"}
@@ -231,6 +249,16 @@ def _spend_and_expected(rng, teams, leaders, style, periods):
                              "Direct"),
     })
     return spend_df, expected.to_numpy()
+
+
+def _situational_multiplier(cells, teams, effect: dict | None) -> np.ndarray:
+    """The planted CAC multiplier of each cell's style in its team's situation (1 elsewhere)."""
+    if effect is None:
+        return np.ones(len(cells))
+    situation = cells["team_id"].map(dict(zip(teams["team_id"], teams[effect["by"]],
+                                              strict=True)))
+    multiplier = situation.map(effect["cac_multiplier"]).fillna(1.0).to_numpy(dtype=float)
+    return np.where(cells["decision_style"] == effect["decision_style"], multiplier, 1.0)
 
 
 def _negative_binomial(rng, mean: np.ndarray) -> np.ndarray:
