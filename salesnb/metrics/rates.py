@@ -23,7 +23,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesnb.errors import SalesnbError
 
@@ -43,6 +42,8 @@ def wilson(successes, trials, level: float = 0.95) -> tuple[np.ndarray, np.ndarr
     level
         Confidence level.
     """
+    from scipy import stats  # scipy.stats takes most of a second to import: only when used
+
     s, n = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
     low, high = np.full(n.shape, np.nan), np.full(n.shape, np.nan)
     ok = n > 0
@@ -90,6 +91,8 @@ def rate_intervals(successes, trials, groups=None, clusters=None, level: float =
 
 
 def _intervals(design: _Design, level: float) -> dict[str, np.ndarray]:
+    from scipy import stats
+
     n, s, p, units = design.n, design.s, design.p, design.units
     z = stats.norm.ppf(0.5 + level / 2)
     clustered = design.clustered & (units >= 2)
@@ -138,6 +141,8 @@ def compare_rates(frame: pd.DataFrame, group: str | Sequence[str], outcome: str,
         One row of :data:`TEST_COLUMNS`: ``df_denominator`` for F tests, ``effect_size``
         Cramer's V, ``difference`` the highest minus the lowest rate (Newcombe interval).
     """
+    from scipy import stats
+
     keys = [group] if isinstance(group, str) else list(group)
     _require_columns(frame, [*keys, outcome, *[c for c in (trials, cluster) if c]])
     counts = frame[trials].to_numpy(float) if trials else np.ones(len(frame))
@@ -243,6 +248,8 @@ def compare_cycle_times(frame: pd.DataFrame, group: str | Sequence[str], days: s
     ``effect_size`` is epsilon-squared, H / (n - 1); ``difference`` the highest minus the
     lowest median (no interval). Columns: :data:`TEST_COLUMNS`.
     """
+    from scipy import stats
+
     keys = [group] if isinstance(group, str) else list(group)
     rows = _cycle_rows(frame, keys, days, cluster, weight)
     G = rows["_g"].nunique()

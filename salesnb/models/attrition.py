@@ -14,12 +14,13 @@ leaders change style, that mixes up exposure and biases the hazard ratios.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from salesnb.errors import SalesnbError
+from salesnb.models.attrition_null import attrition_permutation_p
 from salesnb.models.drivers import REFERENCE, TIDY_COLUMNS, plain_term, reference_levels
 
 if TYPE_CHECKING:
@@ -63,7 +64,9 @@ def rep_attrition(data: Engine | Dataset, cluster: Cluster = "auto",
         Tidy: ``term`` (``decision_style=...``, ``involvement=...``, ``recognition``,
         ``training10`` = per 10 training hours), ``estimate`` (hazard ratio vs
         :data:`ATTRITION_REFERENCES`), ``ci_low``, ``ci_high``, ``p``, ``model`` (says
-        the clustering), ``n`` (reps). ``attrs`` hold ``spells``, ``exits``,
+        the clustering), ``n`` (reps), ``p_permutation`` (against leader attributes
+        permuted across leaders, max-T over the terms: :mod:`.attrition_null`). ``attrs``
+        hold ``spells``, ``exits``,
         ``clusters`` and ``cluster`` (what was clustered by).
 
     Raises
@@ -116,7 +119,7 @@ def spell_hazards(spells: pd.DataFrame, data_start: pd.Timestamp, cluster: Clust
     if "hire_date" not in spells or spells["hire_date"].isna().all():
         raise SalesnbError(NO_HIRE_DATES)
     frame = _at_risk(spells.dropna(subset=["hire_date"]), data_start)
-    design, columns = _design(frame)
+    design, columns, design_info = _design(frame)
     frame = frame.loc[design.index]
     if not frame["exited"].any():
         raise SalesnbError("rep attrition cannot be compared here: no rep left during the data")
@@ -149,6 +152,8 @@ def spell_hazards(spells: pd.DataFrame, data_start: pd.Timestamp, cluster: Clust
     out["model"] = f"cox, time-varying style (hazard ratio; clustered by {kind})"
     out["n"] = reps
     out = out[TIDY_COLUMNS].reset_index(drop=True)
+    out["p_permutation"] = attrition_permutation_p(frame, design_info, list(design.columns),
+                                                   groups)
     out.attrs.update(spells=len(frame), exits=int(frame["exited"].sum()), clusters=clusters,
                      cluster=kind)
     return out
@@ -171,8 +176,10 @@ def _at_risk(spells: pd.DataFrame, data_start: pd.Timestamp) -> pd.DataFrame:
     return frame
 
 
-def _design(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The treatment-coded design matrix and its plain term names (rows with gaps dropped)."""
+def _design(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], Any]:
+    """The treatment-coded design matrix, its plain term names (rows with gaps dropped) and
+    its patsy design (to rebuild rows from other labels).
+    """
     import patsy
 
     terms, used = [], []
@@ -193,9 +200,9 @@ def _design(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         raise SalesnbError(NO_TERMS)
     frame = frame.dropna(subset=used)
     # treatment coding as with an intercept; the Cox baseline hazard takes its place
-    design = patsy.dmatrix(" + ".join(terms), frame, return_type="dataframe").drop(
-        columns="Intercept")
-    return design, [plain_term(c) for c in design.columns]
+    full = patsy.dmatrix(" + ".join(terms), frame, return_type="dataframe")
+    design = full.drop(columns="Intercept")
+    return design, [plain_term(c) for c in design.columns], full.design_info
 
 
 def _informative(frame: pd.DataFrame) -> np.ndarray:

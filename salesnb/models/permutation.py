@@ -112,7 +112,7 @@ def leadership_null(fit: DriversFit, draws: int = DRAWS, seed: int = 0) -> Leade
     from threadpoolctl import threadpool_limits
 
     lookup = _DesignLookup(fit, columns, unit_codes, len(unit_names))
-    orders, exact = _permutations(len(unit_names), draws, seed)
+    orders, exact = permutation_orders(len(unit_names), draws, seed)
     problem = _ScoreProblem(fit)
     rows = []
     # small matrices: BLAS threads only contend (400x slower on a busy 2-core machine)
@@ -203,8 +203,9 @@ class _DesignLookup:
             history.index = pd.MultiIndex.from_arrays([history.index, ["all"] * units],
                                                       names=["_unit", "month"])
         grid = pd.MultiIndex.from_product([range(units), months], names=["_unit", "month"])
-        history = history.reindex(grid).groupby(level="_unit").transform(
-            lambda s: s.ffill().bfill()).reset_index()
+        with pd.option_context("future.no_silent_downcasting", True):
+            history = history.reindex(grid).groupby(level="_unit").transform(
+                lambda s: s.ffill().bfill()).reset_index()
         contexts = frame[context_vars].drop_duplicates().reset_index(drop=True) \
             if context_vars else pd.DataFrame(index=[0])
         self.context_codes = (frame[context_vars].merge(
@@ -279,8 +280,10 @@ class _ScoreProblem:
         return np.concatenate(out)
 
 
-def _permutations(units: int, draws: int, seed: int) -> tuple[list[np.ndarray], bool]:
-    """The label orders to compare, the observed (identity) first; all when few."""
+def permutation_orders(units: int, draws: int, seed: int) -> tuple[list[np.ndarray], bool]:
+    """The label orders to compare, the observed (identity) first: all of them when there
+    are at most :data:`EXACT_UP_TO` (then True), else ``draws`` random ones.
+    """
     if math.factorial(units) <= max(EXACT_UP_TO, draws + 1):
         return [np.array(p) for p in permutations(range(units))], True
     rng = np.random.default_rng(seed)

@@ -14,8 +14,9 @@ budget reallocation and keeps the first ``limit``, in this order of priority:
    would add in customers a month and do to blended CAC (with the bootstrap interval);
 5. **leader traits**: involvement, industry experience, admin time, where clear and beating
    the permuted labels;
-6. **people**: rep attrition hazard ratios by style and recognition, where clear after
-   Holm's correction over the hazard ratios, with the turnover cost per new customer.
+6. **people**: rep attrition hazard ratios by style and recognition, where clear and beating
+   leader attributes permuted across leaders (max-T over the hazard ratios; Holm when the
+   table has no permutation check), with the turnover cost per new customer.
 
 Every sentence carries its interval; a result whose interval includes "no difference" is
 never stated as a difference (see :func:`salesnb.report.words.describe_effect`).
@@ -175,13 +176,18 @@ def _trait_findings(effects: pd.DataFrame) -> list[Finding]:
 def _people_findings(suite, currency: str) -> list[Finding]:
     if "attrition" not in suite.tables:
         return []
-    hazards = suite["attrition"].assign(p_holm=lambda t: adjust_pvalues(t["p"], "holm"))
-    clear = hazards[hazards["p_holm"] < CLAIM_LEVEL].sort_values("p")
+    hazards = suite["attrition"]
+    if "p_permutation" in hazards:  # leader attributes permuted across leaders, max-T
+        clear = hazards[claimed(hazards)].sort_values("p_permutation")
+    else:
+        holm = adjust_pvalues(hazards["p"], "holm")
+        clear = hazards[holm < CLAIM_LEVEL].sort_values("p")
     if clear.empty:
         return []
     row = clear.iloc[0]
     sentence = describe_effect(row["term"], row["estimate"], row["ci_low"], row["ci_high"],
-                               ATTRITION_REFERENCES, subject="rep attrition")
+                               ATTRITION_REFERENCES, subject="rep attrition",
+                               permutation_p=row.get("p_permutation"))
     if "attrition_cost" in suite.tables:
         cost = suite["attrition_cost"].dropna(subset=["turnover_cost_per_customer"])
         if "decision_style" in cost and len(cost):
