@@ -27,8 +27,8 @@ import pandas as pd
 from salesnb.errors import SalesnbError
 
 TEST_COLUMNS = ["test", "statistic", "df", "df_denominator", "p", "effect_size", "difference",
-                "difference_low", "difference_high", "highest", "lowest", "groups", "n",
-                "clusters", "method"]
+                "difference_low", "difference_high", "highest", "lowest", "groups", "n", "clusters",
+                "method"]
 """The columns of :func:`compare_rates` and :func:`compare_cycle_times` (one row)."""
 
 
@@ -37,13 +37,10 @@ def wilson(successes, trials, level: float = 0.95) -> tuple[np.ndarray, np.ndarr
 
     Parameters
     ----------
-    successes, trials
-        Counts (array-like, same shape), possibly fractional (effective sample sizes).
-    level
-        Confidence level.
+    successes, trials : counts (array-like, same shape), possibly fractional (effective n).
+    level : confidence level.
     """
     from scipy import stats  # scipy.stats takes most of a second to import: only when used
-
     s, n = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
     low, high = np.full(n.shape, np.nan), np.full(n.shape, np.nan)
     ok = n > 0
@@ -92,7 +89,6 @@ def rate_intervals(successes, trials, groups=None, clusters=None, level: float =
 
 def _intervals(design: _Design, level: float) -> dict[str, np.ndarray]:
     from scipy import stats
-
     n, s, p, units = design.n, design.s, design.p, design.units
     z = stats.norm.ppf(0.5 + level / 2)
     clustered = design.clustered & (units >= 2)
@@ -142,7 +138,6 @@ def compare_rates(frame: pd.DataFrame, group: str | Sequence[str], outcome: str,
         Cramer's V, ``difference`` the highest minus the lowest rate (Newcombe interval).
     """
     from scipy import stats
-
     keys = [group] if isinstance(group, str) else list(group)
     _require_columns(frame, [*keys, outcome, *[c for c in (trials, cluster) if c]])
     counts = frame[trials].to_numpy(float) if trials else np.ones(len(frame))
@@ -249,7 +244,6 @@ def compare_cycle_times(frame: pd.DataFrame, group: str | Sequence[str], days: s
     lowest median (no interval). Columns: :data:`TEST_COLUMNS`.
     """
     from scipy import stats
-
     keys = [group] if isinstance(group, str) else list(group)
     rows = _cycle_rows(frame, keys, days, cluster, weight)
     G = rows["_g"].nunique()

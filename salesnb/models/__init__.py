@@ -3,8 +3,9 @@
 Owns the drivers model (:mod:`.drivers`), the CAC grid and style contrasts (:mod:`.grid`),
 multiplicity control (:mod:`.multiplicity`), the log-CAC and MixedLM cross-checks
 (:mod:`.alternatives`), diagnostics (:mod:`.diagnostics`), style changes as natural
-experiments (:mod:`.style_changes`), rep attrition (:mod:`.attrition`), the few-team guard
-(:mod:`.wild_bootstrap`), the level of inference (:mod:`.clusters`), the permutation check of
+experiments (:mod:`.style_changes`, stacked difference in differences in :mod:`.stacked_did`),
+rep attrition (:mod:`.attrition`, its null check in :mod:`.attrition_null`), the few-team
+guard (:mod:`.wild_bootstrap`), the level of inference (:mod:`.clusters`), the permutation check of
 leadership claims (:mod:`.permutation`), style by situation (:mod:`.situations`), the leader
 scorecard (:mod:`.scorecard`) and the suite that runs them all (:mod:`.suite`).
 

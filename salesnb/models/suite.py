@@ -62,8 +62,9 @@ class ModelSuite:
     clusters, cluster_kind : how many clusters the errors have and what they are (teams,
         leaders), see :mod:`.clusters`.
     seconds : wall time of the suite.
-    style_change_effects, style_change_event_study, style_change_pretrend : the
-        difference-in-differences results (None when no leader changed style).
+    style_change_effects, style_change_event_study, style_change_pretrend,
+    style_change_cohorts : the stacked difference-in-differences results (None when no
+        leader changed style, or too few did to tell: the notes say which).
     attrition : Cox hazard ratios of rep exits, the style in force at each time at risk
         (None without a reps table; see :func:`.attrition.rep_attrition`).
     attrition_cost : turnover cost per new customer by style (None without annual cost).
@@ -85,13 +86,14 @@ class ModelSuite:
     style_change_effects: pd.DataFrame | None = None
     style_change_event_study: pd.DataFrame | None = None
     style_change_pretrend: pd.DataFrame | None = None
+    style_change_cohorts: pd.DataFrame | None = None
     attrition: pd.DataFrame | None = None
     attrition_cost: pd.DataFrame | None = None
 
     TABLES: ClassVar[tuple[str, ...]] = (
         "effects", "grid", "contrasts", "alternatives", "mde", "dispersion",
         "influential_teams", "residuals", "style_change_effects", "style_change_event_study",
-        "style_change_pretrend", "attrition", "attrition_cost")
+        "style_change_pretrend", "style_change_cohorts", "attrition", "attrition_cost")
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -221,6 +223,7 @@ def _drivers(suite: ModelSuite, panel: pd.DataFrame, month_effects: bool, model:
     suite.style_change_effects = changes.get("effects")
     suite.style_change_event_study = changes.get("event_study")
     suite.style_change_pretrend = changes.get("pretrend")
+    suite.style_change_cohorts = changes.get("cohorts")
 
 
 def _with_permutation_check(effects: pd.DataFrame, fit: DriversFit,

@@ -105,6 +105,12 @@ def claimed(effects: pd.DataFrame) -> pd.Series:
     return excludes & (effects["p_permutation"] < CLAIM_LEVEL)
 
 
+def _stated(effects: pd.DataFrame) -> pd.DataFrame:
+    """The :func:`claimed` rows, clearest first (none when the table has no check)."""
+    return effects[claimed(effects)].sort_values("p_permutation") \
+        if "p_permutation" in effects else effects.iloc[0:0]
+
+
 def _style_findings(effects: pd.DataFrame, suite) -> list[Finding]:
     styles = effects[effects["term"].str.fullmatch(r"decision_style=\w+")]
     if styles.empty:
@@ -124,13 +130,13 @@ def _style_findings(effects: pd.DataFrame, suite) -> list[Finding]:
                         "leadership style that the data can show (multipliers between "
                         f"{low:.2f} and {high:.2f} are all consistent with it, and no gap "
                         "beats styles shuffled at random between leaders).", 1.0)]
-    best = clear.sort_values("p_permutation").iloc[0]
+    best = _stated(clear).iloc[0]
     return [Finding("leadership style", best["finding"], float(best["p_permutation"]))]
 
 
 def _interaction_findings(effects: pd.DataFrame) -> list[Finding]:
     pairs = effects[effects["term"].str.contains(":")]
-    clear = pairs[claimed(pairs)].sort_values("p_permutation")
+    clear = _stated(pairs)
     return [Finding("tactic x leadership style",
                     f"{row.finding[:-1]}; it beats styles shuffled at random between "
                     f"leaders, allowing for the {len(pairs)} combinations tested.",
@@ -168,7 +174,7 @@ def _budget_findings(allocation, currency: str) -> list[Finding]:
 def _trait_findings(effects: pd.DataFrame) -> list[Finding]:
     traits = effects[effects["term"].str.match(r"(involvement=|years10|admin10|training10|"
                                                r"recognition)")]
-    clear = traits[claimed(traits)].sort_values("p_permutation")
+    clear = _stated(traits)
     return [Finding("leader traits", row.finding, float(row.p_permutation))
             for row in clear.head(2).itertuples()]
 
@@ -178,7 +184,7 @@ def _people_findings(suite, currency: str) -> list[Finding]:
         return []
     hazards = suite["attrition"]
     if "p_permutation" in hazards:  # leader attributes permuted across leaders, max-T
-        clear = hazards[claimed(hazards)].sort_values("p_permutation")
+        clear = _stated(hazards)
     else:
         holm = adjust_pvalues(hazards["p"], "holm")
         clear = hazards[holm < CLAIM_LEVEL].sort_values("p")
