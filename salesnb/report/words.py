@@ -52,7 +52,8 @@ def with_findings(effects: pd.DataFrame, references: dict[str, str] | None = Non
     ----------
     effects
         A tidy effects table (``term``, ``estimate``, ``ci_low``, ``ci_high``), e.g.
-        ``suite.effects`` or ``suite.attrition``.
+        ``suite.effects`` or ``suite.attrition``. With a ``p_permutation`` column, a
+        leadership term is said as a difference only when it beats the permuted labels.
     references
         The reference level of each categorical term (``suite.references``), named in
         the sentences ("vs consultative").
