@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb import demo, load
+from salesnb import demo
 from salesnb.errors import SalesnbError
 from salesnb.metrics.people import rep_last_months, rep_spells
 from salesnb.models.attrition import (
@@ -25,6 +25,7 @@ from salesnb.models.attrition import (
     rep_attrition,
     spell_hazards,
 )
+from tests.canonical_files import write_canonical
 
 COLUMNS = {
     "deals": ["deal_id", "team_id", "tactic", "close_date", "outcome"],
@@ -39,24 +40,12 @@ SWITCH_RECOGNITION = 0.6
 
 def write_people(folder: Path, tables: dict[str, pd.DataFrame], start: str, months: int):
     """Write the people tables and a one-deal-a-month deals table; load them."""
-    folder.mkdir(parents=True, exist_ok=True)
     periods = pd.date_range(start, periods=months, freq="MS")
     team = tables["teams"]["team_id"].iloc[0]
     tables = {**tables, "deals": pd.DataFrame({
         "deal_id": [f"D{i}" for i in range(months)], "team_id": team, "tactic": "email",
         "close_date": periods + pd.Timedelta(days=3), "outcome": "won"})}
-    lines = ["version: 1", "tables:"]
-    for name, frame in tables.items():
-        frame = frame.copy()
-        for column in frame.columns:
-            if pd.api.types.is_datetime64_any_dtype(frame[column]):
-                frame[column] = frame[column].dt.strftime("%Y-%m-%d")
-        columns = [c for c in COLUMNS[name] if c in frame.columns]
-        frame[columns].to_csv(folder / f"{name}.csv", index=False)
-        mapped = ", ".join(f"{c}: {c}" for c in columns)
-        lines += [f"  {name}:", f"    source: {name}.csv", f"    columns: {{{mapped}}}"]
-    (folder / "mapping.yml").write_text("\n".join(lines) + "\n")
-    return load(folder)
+    return write_canonical(folder, tables, COLUMNS)
 
 
 def switching_org(seed: int, teams: int = 48, months: int = 36, reps_per_team: int = 6,

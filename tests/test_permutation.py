@@ -174,3 +174,19 @@ class _written:
     def __exit__(self, *exc):
         self._folder.cleanup()
         return False
+
+
+def test_two_leaders_are_too_few_to_permute(small_demo):
+    """With 2 leaders there is nothing to compare against: the check says so, and a gap
+    that cannot be checked is not stated as a difference."""
+    variant = null_variants.few_leaders(demo.generate(seed=6, teams=8, months=8), leaders=2,
+                                        seed=6)
+    with _written(variant) as folder:
+        fit = models.fit_drivers(metrics.panel(load(folder)),
+                                 formula="C(tactic) + C(decision_style)")
+    with pytest.raises(SalesnbError, match="only 2 leaders: too few to check"):
+        leadership_null(fit)
+    sentence = narrative.describe_effect("decision_style=autocratic", 1.5, 1.2, 1.9,
+                                         permutation_p=float("nan"))
+    assert "no difference in cost per customer that the data can show" in sentence
+    assert "too few leaders to check it" in sentence

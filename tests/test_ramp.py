@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb import load
 from salesnb.errors import SalesnbError
 from salesnb.metrics.ramp import RAMP_COLUMNS, km_median, ramp, rep_ramp, training_band
+from tests.canonical_files import write_canonical
 
 LEADERS = pd.DataFrame({
     "leader_id": ["L1", "L2", "L3", "L4"],
@@ -44,19 +44,7 @@ def planted_median(leader: str) -> float:
 
 
 def write(folder: Path, tables: dict[str, pd.DataFrame], columns=COLUMNS):
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["version: 1", "tables:"]
-    for name, frame in tables.items():
-        frame = frame.copy()
-        for column in frame.columns:
-            if pd.api.types.is_datetime64_any_dtype(frame[column]):
-                frame[column] = frame[column].dt.strftime("%Y-%m-%d")
-        mapped = [c for c in columns[name] if c in frame.columns]
-        frame[mapped].to_csv(folder / f"{name}.csv", index=False)
-        pairs = ", ".join(f"{c}: {c}" for c in mapped)
-        lines += [f"  {name}:", f"    source: {name}.csv", f"    columns: {{{pairs}}}"]
-    (folder / "mapping.yml").write_text("\n".join(lines) + "\n")
-    return load(folder)
+    return write_canonical(folder, tables, columns)
 
 
 def planted_org(seed: int, hires: int = 70) -> dict[str, pd.DataFrame]:

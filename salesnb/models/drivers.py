@@ -239,10 +239,17 @@ def fit_drivers(panel: pd.DataFrame, model: str = "negbin", elasticity: bool = F
                       levels, cluster)
 
 
-def _check_variables(formula: str, frame: pd.DataFrame) -> None:
-    """A formula naming a variable the model frame lacks fails here, in words."""
+def factor_words(factor: str) -> set[str]:
+    """The names in a patsy factor, string literals left out: ``C(tactic,
+    Treatment('email'))`` -> ``{"C", "tactic", "Treatment"}``.
+    """
     import re
 
+    return set(re.findall(r"[A-Za-z_]\w*", re.sub(r"'[^']*'|\"[^\"]*\"", "", factor)))
+
+
+def _check_variables(formula: str, frame: pd.DataFrame) -> None:
+    """A formula naming a variable the model frame lacks fails here, in words."""
     from patsy import ModelDesc
 
     try:
@@ -250,12 +257,10 @@ def _check_variables(formula: str, frame: pd.DataFrame) -> None:
     except Exception as exc:  # patsy raises PatsyError with a caret diagram
         raise SalesnbError(f"the model formula {formula!r} cannot be read: "
                            f"{str(exc).splitlines()[0]}") from None
-    names = {factor.name() for side in (description.lhs_termlist, description.rhs_termlist)
-             for term in side for factor in term.factors}
+    names = [factor.name() for side in (description.lhs_termlist, description.rhs_termlist)
+             for term in side for factor in term.factors]
     known = set(frame.columns)
-    words = {word for name in names
-             for word in re.findall(r"[A-Za-z_]\w*", re.sub(r"'[^']*'|\"[^\"]*\"", "", name))}
-    missing = sorted(words - known - _FORMULA_WORDS)
+    missing = sorted(set().union(*map(factor_words, names)) - known - _FORMULA_WORDS)
     if missing:
         raise SalesnbError(
             f"the model formula names {', '.join(missing)}, which this data does not have; "

@@ -32,7 +32,6 @@ otherwise ``draws`` random ones plus the observed labels, so the smallest p-valu
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from itertools import permutations
 
@@ -40,7 +39,13 @@ import numpy as np
 import pandas as pd
 
 from salesnb.errors import SalesnbError
-from salesnb.models.drivers import LEADER_VARIABLES, STYLE_TERMS, DriversFit, plain_term
+from salesnb.models.drivers import (
+    LEADER_VARIABLES,
+    STYLE_TERMS,
+    DriversFit,
+    factor_words,
+    plain_term,
+)
 from salesnb.models.wild_bootstrap import fisher_scoring
 
 DRAWS = 499
@@ -139,14 +144,8 @@ def _term_variables(fit: DriversFit) -> dict[str, set[str]]:
     """Model-frame variables of each patsy term, by term name."""
     spec = fit.result.model.data.model_spec
     known = set(fit.data.columns)
-    out = {}
-    for term in spec.terms:
-        words: set[str] = set()
-        for factor in term.factors:
-            text = re.sub(r"'[^']*'|\"[^\"]*\"", "", factor.name())
-            words |= set(re.findall(r"[A-Za-z_]\w*", text)) & known
-        out[term.name()] = words
-    return out
+    return {term.name(): set().union(set(), *(factor_words(f.name()) for f in term.factors))
+            & known for term in spec.terms}
 
 
 def _leadership_columns(fit: DriversFit) -> dict[str, tuple[str, set[str]]]:
