@@ -21,6 +21,7 @@ from salesnb.errors import SalesnbError, SalesnbWarning
 EPILOG = """\
 examples:
   salesnb demo --out my-demo --seed 7 --teams 30 --months 18
+  salesnb demo --out my-totals --totals week && salesnb report --data my-totals
   salesnb map exports/ && salesnb validate exports/
   salesnb validate data/demo
   salesnb validate data/examples/salesforce
@@ -51,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--teams", type=int, default=40, help="number of sales teams (default 40)")
     demo.add_argument("--months", type=int, default=24, help="number of months (default 24)")
     demo.add_argument("--start", default="2024-01", help="first month, YYYY-MM (default 2024-01)")
+    demo.add_argument("--totals", choices=("week", "month"),
+                      help="instead: totals over time for the marketing-mix notebook (customers "
+                           "not tagged with a tactic), weekly or monthly, 3 years")
+    demo.add_argument("--markets", type=int, default=1,
+                      help="with --totals: markets, each with a sales leader when more than "
+                           "one (default 1: the whole company)")
     demo.set_defaults(run=_run_demo)
 
     validate = commands.add_parser(
@@ -138,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for note in getattr(exc, "__notes__", []):
             print(f"note: {note}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `salesnb validate DATA | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 0
     except KeyboardInterrupt as exc:
         number = getattr(exc, "signal", signal.SIGINT)
         print(f"interrupted ({signal.Signals(number).name}); nothing was written.",
@@ -176,8 +186,14 @@ def signals_as_interrupt(numbers: Sequence[int] = (signal.SIGTERM, signal.SIGHUP
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from salesnb.synthetic import demo
+    from salesnb.synthetic import demo, mix_demo
 
+    if args.totals:
+        mix_demo.generate(out=args.out, seed=args.seed, period=args.totals,
+                          markets=args.markets, leaders=args.markets > 1)
+        print(f"wrote {args.totals}ly totals over time to {args.out} (seed {args.seed}, "
+              f"{args.markets} market(s)); planted effects in {args.out / 'truth.json'}")
+        return 0
     demo.generate(out=args.out, seed=args.seed, teams=args.teams, months=args.months,
                   start=args.start)
     print(f"wrote a demo dataset to {args.out} (seed {args.seed}, {args.teams} teams, "

@@ -109,3 +109,28 @@ def test_the_real_leadership_brief_renders_findings_and_charts(chromium, tmp_pat
     assert "salesnb report --notebooks" not in dom, "run instructions are for analysts only"
     assert "segments.open_data" not in dom, "no code in the leadership report"
     assert _is_png(ARTIFACTS / "leadership-brief.png")
+
+
+def test_the_marketing_mix_page_from_totals_renders_for_leaders(chromium, tmp_path):
+    """`salesnb report` on weekly totals (no deals): the default suite is the mix notebook
+    alone; the index shows its headline, the page its charts and no code."""
+    from salesnb.cli import main
+    from salesnb.synthetic import mix_demo
+
+    mix_demo.generate(out=tmp_path / "totals", seed=2, years=2)
+    code = main(["report", "--data", str(tmp_path / "totals"), "--out", str(tmp_path),
+                 "--name", "mix", "--jobs", "1", "--no-progress", "--param", "n_boot=40"])
+    assert code == 0
+    run = tmp_path / "mix"
+    assert sorted(p.name for p in (run / "all").glob("*.html")) == ["07_marketing_mix.html"]
+    index, console = open_page(chromium, run / "index.html", tmp_path / "profile")
+    assert console == [] and "no headline" not in index
+    page, console = open_page(chromium, run / "all" / "07_marketing_mix.html",
+                              tmp_path / "profile", ARTIFACTS / "marketing-mix.png")
+    assert console == [] and not EXTERNAL.search(page)
+    assert "Average cost per customer of each tactic" in page
+    assert "totals over time: 104 weeks" in page
+    assert len(re.findall(r"<img [^>]*src=\"data:image/png;base64,", page)) == 3
+    assert "totals_input" not in page and "salesnb report --notebooks" not in page
+    assert "For analysts" not in page, "analyst tables stay in the notebook"
+    assert _is_png(ARTIFACTS / "marketing-mix.png")

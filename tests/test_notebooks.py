@@ -27,7 +27,7 @@ from tests.conftest import PROJECT_DIR
 NOTEBOOKS = sorted((PROJECT_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 RUNNER_PARAMETERS = {"data", "mapping", "segment_by", "segment", "period_start", "period_end"}
 SUITE = ["00_leadership_brief", "01_data_quality", "02_cac_overview", "03_tactics",
-         "04_leadership", "05_drivers_model", "06_response_curves_budget"]
+         "04_leadership", "05_drivers_model", "06_response_curves_budget", "07_marketing_mix"]
 NON_DEFAULT = {  # one segment or period, a currency, and one changed option per notebook
     # (the model notebooks run on all 40 teams: one region's 10 teams puts every term under
     # the wild-bootstrap guard, which is tested in test_wild_bootstrap.py and costs a minute)
@@ -41,7 +41,10 @@ NON_DEFAULT = {  # one segment or period, a currency, and one changed option per
     "05_drivers_model": {"period_start": "2024-04", "model": "poisson"},
     "06_response_curves_budget": {"period_start": "2024-04", "n_boot": 30,
                                   "max_extrapolation": 1.2, "target_cac": 8000},
+    "07_marketing_mix": {"period_start": "2023-04", "n_boot": 30, "curve_form": "power"},
 }
+TOTALS_NOTEBOOKS = {"07_marketing_mix"}
+"""Notebooks for totals over time: their non-default run is on synthetic weekly totals."""
 
 
 def ids(paths):
@@ -138,6 +141,11 @@ def test_notebooks_stay_thin(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_each_notebook_runs_with_non_default_parameters(path, tmp_path):
     parameters = {"currency": "EUR", **NON_DEFAULT[path.stem]}
+    if path.stem in TOTALS_NOTEBOOKS:
+        from salesnb.synthetic import mix_demo
+
+        mix_demo.generate(out=tmp_path / "totals", seed=5, years=2)
+        parameters["data"] = str(tmp_path / "totals")
     out = tmp_path / path.name
     papermill.execute_notebook(str(path), str(out), parameters=parameters, kernel_name="python3",
                                progress_bar=False, cwd=str(path.parent))
@@ -147,10 +155,17 @@ def test_each_notebook_runs_with_non_default_parameters(path, tmp_path):
     assert 'currency = "EUR"' in injected.source
     text = "\n".join(_text_outputs(executed))
     expected = ("segment: region = North" if "segment" in parameters
-                else "period: 2024-04 to last month")
+                else f"period: {parameters['period_start']} to last month")
     assert expected in text and "Traceback" not in text
     if path.stem == "00_leadership_brief":
         assert re.search(r"1\. \*\*Tactics\.\*\*", text) and "EUR" in text
+    if path.stem in TOTALS_NOTEBOOKS:
+        assert "totals over time: 91 weeks, 1 market(s), 6 tactics" in text
+        outputs = [o for c in executed.cells for o in c.get("outputs", [])]
+        html = "\n".join(o.get("data", {}).get("text/html", "") for o in outputs)
+        assert all(t in html for t in ("email", "paid_search", "events", "average_cac"))
+        assert sum("image/png" in o.get("data", {}) for o in outputs) == 3  # CAC, curves,
+        # budget
 
 
 def _text_outputs(notebook) -> list[str]:

@@ -134,6 +134,8 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
     data_text = _absolute_source(data)
     mapping_text = str(Path(mapping).resolve()) if mapping is not None else None
     dataset = load(data_text, mapping=mapping_text)
+    paths = notebooks_for(dataset, paths, explicit=bool(notebooks))
+    declared = {path: declared[path] for path in paths}
     seg.select(dataset, start=params.get("period_start"), end=params.get("period_end"))
     return RunPlan(name=planned, root=root, data=data_text, mapping=mapping_text,
                    by=column, segments=plan_segments(dataset, by, only, include_all),
@@ -234,6 +236,49 @@ def find_notebooks(selection: Sequence[str | Path] | None = None,
             raise SalesnbError(f"no notebooks found in {folder} (expected {NOTEBOOK_PATTERN}).")
         return suite
     return [_find_one(str(entry), suite, folder) for entry in selection]
+
+
+def notebook_inputs(notebook: Path) -> tuple[str, ...]:
+    """The kinds of data a notebook runs on (``salesnb: inputs:`` in its metadata):
+    ``deals`` (deal-level exports, the default) and/or ``totals`` (totals over time). The
+    default suite runs, on each dataset, the notebooks for the kinds it has.
+    """
+    import json
+
+    try:
+        metadata = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return ("deals",)
+    inputs = metadata.get("salesnb", {}).get("inputs") or ["deals"]
+    return tuple(str(item) for item in inputs)
+
+
+def notebooks_for(dataset: Any, paths: list[Path], explicit: bool) -> list[Path]:
+    """The notebooks that can run on ``dataset``: those whose inputs (:func:`notebook_inputs`)
+    the data has: ``deals`` (deal-level exports) and/or ``totals`` (totals over time).
+
+    Raises
+    ------
+    SalesnbError
+        When a named notebook needs data of a kind the dataset lacks, or no notebook of the
+        suite can run on it.
+    """
+    kinds = {kind for kind, table in (("deals", "deals"), ("totals", "totals"))
+             if table in dataset.tables}
+    usable = [p for p in paths if kinds & set(notebook_inputs(p))]
+    refused = [p for p in paths if p not in usable]
+    if (explicit and refused) or not usable:
+        wanted = sorted({kind for p in refused for kind in notebook_inputs(p)})
+        have = "totals over time (no deals)" if kinds == {"totals"} else "deal-level data " \
+            "(no totals over time)"
+        raise SalesnbError(
+            f"{', '.join(p.stem for p in refused)} need {' or '.join(wanted)}, and this data "
+            f"is {have}.\n    hint: " + (
+                "run the marketing-mix notebook (--notebooks 07_marketing_mix), or map deals "
+                "and teams." if kinds == {"totals"} else
+                "map totals and totals_spend for the marketing-mix notebook (docs/mapping.md)"
+                ", or leave it out of --notebooks."))
+    return usable
 
 
 def declared_parameters(notebook: Path) -> set[str]:

@@ -73,6 +73,9 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
         raise MappingError("scan() of a database connection needs mapping=FILE (the mapping "
                            "that names its tables).")
     spec.require_core_tables()
+    if spec.totals_only:
+        raise MappingError(f"scan() reads deal-level data into the engine; {spec.name} maps "
+                           "totals over time.\n    hint: totals are small: use salesnb.load.")
     _refuse_python_only_features(spec)
     raw = {name: _raw_table(con, folder, table) for name, table in spec.tables.items()}
     problems = [p for name, table in raw.items() if isinstance(table, Problem) for p in [table]]

@@ -67,6 +67,10 @@ ANALYSES: dict[str, Needs] = {
                          hint="map a touches table (deal, date, tactic)"),
     "conversion": Needs("Lead conversion", tables=("leads",),
                         hint="map a leads table (lead id, created date, source)"),
+    "mix": Needs("Cost per customer from totals over time (the marketing-mix model)",
+                  tables=("totals", "totals_spend"),
+                  hint="map totals (the outcome per week or month) and totals_spend (spend "
+                       "per tactic and period); see docs/mapping.md"),
     "team_ranking": Needs("A ranking of teams", min_teams=2,
                           hint="individuals are not ranked on leadership pages (their "
                                "results stay in the analysts' notebooks)"),
@@ -102,11 +106,13 @@ def lacks(dataset: HasTables, analysis: str) -> str | None:
             if f not in tables[t] or tables[t][f].dropna().nunique() < 2]
     if flat:
         return _sentence(needs, f"{_listed(flat)} has fewer than two values in the data")
-    if analysis == "team_ranking" and _teams_are_people(dataset):
+    if needs.min_teams <= 1:
+        return None
+    if analysis == "team_ranking" and "teams" in tables and _teams_are_people(dataset):
         return _sentence(needs, "every team here is one person (a rep, or the leader it is "
                                 "named after)")
     teams = tables["spend"]["team_id"].nunique() if "spend" in tables else \
-        tables["teams"]["team_id"].nunique()
+        tables["teams"]["team_id"].nunique() if "teams" in tables else 0
     if teams < needs.min_teams:
         return _sentence(needs, f"it needs at least {needs.min_teams} teams and the data has "
                                 f"{teams}")

@@ -59,8 +59,11 @@ class Dataset:
 
         Months come from every dated table (spend periods, deal close and created dates,
         lead dates), not from spend alone. ``tactic_spend`` is None without a spend table
-        (cost per customer is then not measurable; it is never 0).
+        (cost per customer is then not measurable; it is never 0). Totals data (no deals)
+        gives :meth:`totals_summary` instead.
         """
+        if "deals" not in self.tables:
+            return self.totals_summary()
         deals = self.tables["deals"]
         won = deals[deals["outcome"] == "won"]
         has_ids = "customer_id" in won and won["customer_id"].notna().all()
@@ -85,11 +88,40 @@ class Dataset:
             if "close_date" in deals else int(is_open.sum()),
         }
 
+    def totals_summary(self) -> dict[str, Any]:
+        """Headline facts of totals over time: rows, periods and their grain, markets,
+        tactics, spend and the outcome (see :data:`salesnb.io.schema.TOTALS_TABLES`).
+        """
+        totals = self.tables["totals"]
+        spend = self.tables.get("totals_spend")
+        periods = totals["period"].drop_duplicates().sort_values()
+        gap = periods.diff().dt.days.median() if len(periods) > 1 else None
+        grain = "week" if gap == 7 else "month" if gap is not None and 28 <= gap <= 31 else (
+            f"{gap:g} days" if gap is not None else "one period")
+        outcome = next((c for c in ("new_customers", "revenue") if c in totals), None)
+        return {
+            "rows": {name: len(frame) for name, frame in self.tables.items()},
+            "periods": (f"{periods.min():%Y-%m-%d} to {periods.max():%Y-%m-%d} "
+                        f"({len(periods)} periods of a {grain})") if len(periods) else "none",
+            "grain": grain,
+            "markets": int(totals["market"].nunique()),
+            "tactics": sorted(spend["tactic"].unique()) if spend is not None else [],
+            "tactic_spend": float(spend["cost"].sum()) if spend is not None else None,
+            "outcome": outcome,
+            "outcome_total": float(totals[outcome].sum()) if outcome else None,
+            "controls": [c for c in totals if c not in
+                         ("period", "market", "team_id", "new_customers", "revenue")],
+        }
+
     def months(self) -> pd.Series:
         """The first day of every month with activity: spend, won or lost deals (by close
         date) and leads (by created date). Open deals' expected close dates and deals'
-        created dates (often before the export window) do not extend it.
+        created dates (often before the export window) do not extend it. Totals data: the
+        months of its periods.
         """
+        if "deals" not in self.tables:
+            periods = self.tables["totals"]["period"].dropna()
+            return periods.dt.to_period("M").dt.to_timestamp().drop_duplicates().sort_values()
         deals = self.tables["deals"]
         closed = deals.loc[deals["outcome"] != "open", "close_date"] if "close_date" in deals \
             else pd.Series([], dtype="datetime64[ns]")
@@ -105,6 +137,8 @@ class Dataset:
 
     def describe(self) -> str:
         """The summary as a few lines of text (what ``salesnb validate`` prints)."""
+        if "deals" not in self.tables:
+            return self._describe_totals()
         facts = self.summary()
         rows = ", ".join(f"{name} {n:,}" for name, n in facts["rows"].items())
         if facts["leaders"] is None:
@@ -126,4 +160,21 @@ class Dataset:
             f"new customers: {facts['new_customers']:,}",
             f"open deals:    {facts['open_deals']:,} "
             f"({facts['open_without_close_date']:,} without a close date)",
+        ])
+
+    def _describe_totals(self) -> str:
+        facts = self.totals_summary()
+        rows = ", ".join(f"{name} {n:,}" for name, n in facts["rows"].items())
+        outcome = (f"{facts['outcome_total']:,.0f} {facts['outcome'].replace('_', ' ')}"
+                   if facts["outcome"] else "none mapped")
+        return "\n".join([
+            f"source:        {self.source}",
+            f"fingerprint:   {self.fingerprint[:16]}",
+            f"rows:          {rows}",
+            f"periods:       {facts['periods']}",
+            f"markets:       {facts['markets']}",
+            f"tactics:       {', '.join(facts['tactics']) or 'none'}",
+            f"tactic spend:  {facts['tactic_spend'] or 0:,.2f}",
+            f"outcome:       {outcome}",
+            f"controls:      {', '.join(facts['controls']) or 'none'}",
         ])

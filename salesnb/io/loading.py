@@ -13,8 +13,8 @@ import pandas as pd
 from salesnb.errors import DataCleaningWarning, MappingError, Problem, SourceError, ValidationError
 from salesnb.io import reshaping
 from salesnb.io.dataset import Dataset, TableProvenance
-from salesnb.io.mapping import Mapping, RowFilter, TableSpec, read_mapping
-from salesnb.io.schema import LEADER_ROLE, TABLES
+from salesnb.io.mapping import ColumnSpec, Mapping, RowFilter, TableSpec, read_mapping
+from salesnb.io.schema import LEADER_ROLE, ONE_MARKET, TABLES, TOTALS_TABLES, Field
 from salesnb.io.sources import DataLocation, RawTable, SourceProblem
 from salesnb.io.validation import ROW, LoadedTable, validate_tables
 from salesnb.io.values import FORMAT_HINTS, constant, convert, is_missing
@@ -243,11 +243,33 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec,
             hint=FORMAT_HINTS.get(field.kind, "")))
     if spec.table == "leaders":
         out["role"] = pd.Series(LEADER_ROLE, index=out.index, dtype="string")
+    if spec.table in TOTALS_TABLES and "market" not in spec.columns:
+        out["market"] = pd.Series(ONE_MARKET, index=out.index, dtype="string")
     for name, column in spec.attributes.items():  # kept as text, for groupings
         text = frame[column].astype("string").str.strip()
         out[name] = text.where(~is_missing(frame[column]))
+    for name, column in spec.controls.items():  # numbers, in the table's number style
+        reading = ColumnSpec(name, column=column, number=_number_style(spec))
+        result = convert(frame[column], reading, CONTROL_FIELD)
+        out[name] = result.values
+        if result.any_bad:
+            unreadable[name] = result.bad
+            problems.append(Problem(
+                spec.table, "cannot read the control variable as a number", source=label,
+                column=column, rows=sorted(int(r) for r in frame.loc[result.bad, ROW]),
+                examples=tuple(pd.unique(frame.loc[result.bad, column].astype(str)))[:3],
+                hint=FORMAT_HINTS.get("number", "")))
     out[ROW] = frame[ROW]
     return out, unreadable, problems, lookups
+
+
+CONTROL_FIELD = Field("control", "number", description="a control variable of totals")
+"""How ``controls:`` columns are read (numbers; an empty cell stays missing)."""
+
+
+def _number_style(spec: TableSpec) -> str:
+    """The number style the table's own number fields use (``eu`` if any says so)."""
+    return "eu" if any(c.number == "eu" for c in spec.columns.values()) else "us"
 
 
 def _fingerprint(mapping: Mapping, provenance: dict[str, TableProvenance]) -> str:

@@ -29,7 +29,7 @@ from salesnb.io.mapping_spec import (
     TableSpec,
     Unpivot,
 )
-from salesnb.io.schema import TABLES
+from salesnb.io.schema import TABLES, TOTALS_OUTCOMES
 
 __all__ = ["ColumnSpec", "Lookup", "Mapping", "RowFilter", "TableSpec", "Unpivot",
            "parse_mapping", "read_mapping"]
@@ -145,6 +145,9 @@ def _parse_table(table_name: str, spec: Any, problems: list[str]) -> TableSpec |
     missing = [f for f in table.required if f not in spec["columns"]]
     if missing:
         problems.append(f"tables.{table_name}: required field(s) not mapped: {missing}")
+    if table_name == "totals" and not set(TOTALS_OUTCOMES) & set(spec["columns"]):
+        problems.append(f"tables.totals: map an outcome, one of {list(TOTALS_OUTCOMES)} (new "
+                        "customers per period, or revenue when customers are not counted)")
     skip_footer = spec.get("skip_footer", 0)
     if not isinstance(skip_footer, int) or isinstance(skip_footer, bool) or skip_footer < 0:
         problems.append(f"tables.{table_name}.skip_footer must be a row count >= 0")
@@ -167,6 +170,7 @@ def _parse_table(table_name: str, spec: Any, problems: list[str]) -> TableSpec |
         unpivot=mapping_options.parse_unpivot(table_name, spec.get("unpivot"), problems),
         aggregate=mapping_options.parse_aggregate(table_name, spec.get("aggregate"), problems),
         attributes=mapping_options.parse_attributes(table_name, spec.get("attributes"), problems),
+        controls=mapping_options.parse_controls(table_name, spec.get("controls"), problems),
     )
 
 

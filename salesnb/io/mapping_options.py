@@ -1,5 +1,5 @@
-"""Parsing the mapping options for real exports: unpivot, aggregate, attributes, lookup,
-scale and years_before (each checked, every problem listed; see docs/mapping.md).
+"""Parsing the mapping options for real exports: unpivot, aggregate, attributes, controls,
+lookup, scale and years_before (each checked, every problem listed; see docs/mapping.md).
 """
 
 from __future__ import annotations
@@ -8,7 +8,13 @@ import re
 from datetime import date
 from typing import Any
 
-from salesnb.io.mapping_spec import AGGREGATES, ATTRIBUTE_TABLES, Lookup, Unpivot
+from salesnb.io.mapping_spec import (
+    AGGREGATES,
+    ATTRIBUTE_TABLES,
+    CONTROL_TABLES,
+    Lookup,
+    Unpivot,
+)
 from salesnb.io.schema import TABLES
 
 
@@ -57,20 +63,34 @@ def parse_aggregate(table_name: str, raw: Any, problems: list[str]) -> str | Non
 
 def parse_attributes(table_name: str, raw: Any, problems: list[str]) -> dict[str, str]:
     """``attributes: {name: source column}`` (reps only; names must not be fields)."""
+    return _extra_columns(table_name, raw, problems, "attributes", ATTRIBUTE_TABLES)
+
+
+def parse_controls(table_name: str, raw: Any, problems: list[str]) -> dict[str, str]:
+    """``controls: {name: source column}`` (totals only, read as numbers), or a list of
+    source columns that are valid names already.
+    """
+    if isinstance(raw, list):
+        raw = {str(column): str(column) for column in raw}
+    return _extra_columns(table_name, raw, problems, "controls", CONTROL_TABLES)
+
+
+def _extra_columns(table_name: str, raw: Any, problems: list[str], option: str,
+                   tables: tuple[str, ...]) -> dict[str, str]:
     if raw is None:
         return {}
-    where = f"tables.{table_name}.attributes"
-    if table_name not in ATTRIBUTE_TABLES:
-        problems.append(f"{where}: only {list(ATTRIBUTE_TABLES)} keep extra attributes")
+    where = f"tables.{table_name}.{option}"
+    if table_name not in tables:
+        problems.append(f"{where}: only {list(tables)} keep extra {option}")
         return {}
     if not isinstance(raw, dict) or not raw:
-        problems.append(f"{where} must map attribute names to source columns")
+        problems.append(f"{where} must map names to source columns")
         return {}
     attributes = {}
     for name, column in raw.items():
         if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):
-            problems.append(f"{where}: {name!r} is not a valid attribute name (lower case "
-                            "letters, digits and _)")
+            problems.append(f"{where}: {name!r} is not a valid name (lower case letters, "
+                            "digits and _; give {name: source column})")
         elif str(name) in TABLES[table_name].field_names:
             problems.append(f"{where}: {name!r} is a field of {table_name}; map it under "
                             "columns: instead")

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from salesnb.errors import MappingError
-from salesnb.io.schema import CORE_TABLES
+from salesnb.io.schema import CORE_TABLES, TOTALS_TABLES
 
 NUMBER_STYLES = ("us", "eu")
 DEFAULT_DATE_RANGE = ("1980-01-01", "2100-12-31")
 TABLE_OPTIONS = {"source", "sheet", "encoding", "delimiter", "query", "where", "columns",
-                 "skip_footer", "distinct", "unpivot", "aggregate", "attributes"}
+                 "skip_footer", "distinct", "unpivot", "aggregate", "attributes", "controls"}
 COLUMN_OPTIONS = {
     "column", "constant", "number", "date_format", "values", "keywords", "ranges", "otherwise",
     "lookup", "scale", "years_before", "default",
@@ -27,6 +27,8 @@ AGGREGATES = ("month",)
 """Grains ``aggregate:`` sums finer rows into (spend only)."""
 ATTRIBUTE_TABLES = ("reps",)
 """Tables whose extra source columns ``attributes:`` may keep (as text groupings)."""
+CONTROL_TABLES = ("totals",)
+"""Tables whose extra source columns ``controls:`` may keep (as numbers)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class TableSpec:
     unpivot: Unpivot | None = None
     aggregate: str | None = None
     attributes: dict[str, str] = dataclasses.field(default_factory=dict)
+    controls: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Control variables of totals: name -> source column, read as numbers."""
 
     @property
     def source_columns(self) -> dict[str, str]:
@@ -115,7 +119,8 @@ class TableSpec:
         """Every source column the table reads (fields, attributes, the row filter), after any
         unpivot.
         """
-        wanted = [*self.source_columns.values(), *self.attributes.values()]
+        wanted = [*self.source_columns.values(), *self.attributes.values(),
+                  *self.controls.values()]
         wanted += [rule.column for rule in self.where]
         return list(dict.fromkeys(wanted))
 
@@ -135,11 +140,28 @@ class Mapping:
         """The mapping's file name, for messages."""
         return str(self.path) if self.path else "<mapping>"
 
+    @property
+    def totals_only(self) -> bool:
+        """True when the mapping gives totals over time and no deals (a marketing-mix input)."""
+        return "deals" not in self.tables and any(t in self.tables for t in TOTALS_TABLES)
+
     def require_core_tables(self) -> None:
-        """Raise :class:`MappingError` unless the core tables (deals and teams) are mapped."""
+        """Raise :class:`MappingError` unless the core tables (deals and teams) are mapped,
+        or the mapping is a totals input (``totals`` and ``totals_spend``, no deals).
+        """
+        if self.totals_only:
+            missing = [t for t in TOTALS_TABLES if t not in self.tables]
+            if missing:
+                raise MappingError(
+                    f"mapping {self.name} maps {sorted(set(TOTALS_TABLES) - set(missing))} "
+                    f"but not {missing}.\n    hint: totals over time need both: the outcome "
+                    "per period (totals) and the spend per tactic and period (totals_spend, "
+                    "wide channel columns through unpivot:); see docs/mapping.md.")
+            return
         missing = [t for t in CORE_TABLES if t not in self.tables]
         if missing:
             raise MappingError(
                 f"mapping {self.name} does not map the core table(s) {missing}.\n    hint: "
                 "deals and teams are needed; spend, leaders, reps, leads and touches switch on "
-                "more analyses.")
+                "more analyses. Without deals, map totals and totals_spend (outcome and spend "
+                "per period) for the marketing-mix model.")

@@ -17,7 +17,7 @@ from salesnb.io.propose_guess import (
     translate,
     words,
 )
-from salesnb.io.schema import CORE_TABLES, TABLES, Field, Table
+from salesnb.io.schema import CORE_TABLES, TABLES, TOTALS_TABLES, Field, Table
 from salesnb.io.values import TRUE_TOKENS
 
 FACT_TABLES = ("deals", "spend", "leads", "touches")
@@ -224,9 +224,12 @@ def _confident(prop: TableProposal) -> bool:
 def choose_tables(sources: list[Source], snapshot: str) -> dict[str, TableProposal]:
     """Pick a source per canonical table: fact tables (deals, spend, leads, touches) each from
     their own file, the others from any; a table that is not core needs every required field.
+    Totals over time (the marketing-mix input) are not proposed: a spend file would match
+    both shapes; docs/mapping.md shows their mapping.
     """
     cands = sorted(((match(t, s, snapshot), s) for t in TABLES.values() for s in sources
-                    if s.only in (None, t.name)), key=lambda c: -c[0].score)
+                    if s.only in (None, t.name) and t.name not in TOTALS_TABLES),
+                   key=lambda c: -c[0].score)
     chosen: dict[str, TableProposal] = {}
     origin: dict[str, Source] = {}
     facts: set[tuple[str, str | None]] = set()

@@ -24,6 +24,9 @@ def unpivot(frame: pd.DataFrame, spec: TableSpec, label: str
             ) -> tuple[pd.DataFrame, list[Problem], int]:
     """Wide columns into rows (``unpivot:``); empty cells of the wide columns give no row.
 
+    With ``matches:`` holding a group (``'^spend_(.*)$'``), the group's text names each row
+    (``spend_email`` gives ``email``); otherwise the whole column name does.
+
     Returns
     -------
     tuple
@@ -46,6 +49,10 @@ def unpivot(frame: pd.DataFrame, spec: TableSpec, label: str
     keep = [c for c in frame.columns if c not in wide]
     long = frame.melt(id_vars=keep, value_vars=wide, var_name=rule.names_to,
                       value_name=rule.values_to)
+    if rule.matches is not None and pattern.groups:  # '^spend_(.*)$': the group names the row
+        found = {c: pattern.search(str(c)) for c in wide}  # every wide column matched
+        names = {c: (m.group(1) if m else None) or str(c) for c, m in found.items()}
+        long[rule.names_to] = long[rule.names_to].map(names)
     empty = is_missing(long[rule.values_to])
     long = long[~empty].sort_values([ROW, rule.names_to], kind="stable")
     return long.reset_index(drop=True), [], int(empty.sum())

@@ -15,6 +15,8 @@ DECISION_STYLES = ("autocratic", "consultative", "collaborative")
 INVOLVEMENTS = ("hands_on", "delegating", "hybrid")
 OUTCOMES = ("won", "lost", "open")
 LEADER_ROLE = "sales leader"
+ONE_MARKET = "all"
+"""The market of totals whose mapping names no market column."""
 NEW_CUSTOMER_FLAG = "new_customer"
 """Deals column set on the whole data before a segment is selected (see io.segments)."""
 
@@ -197,12 +199,47 @@ TABLES: dict[str, Table] = {
             references=(Reference(("deal_id",), "deals", ("deal_id",)),),
             description="marketing/sales touches on a deal, for multi-touch attribution",
         ),
+        Table(
+            "totals",
+            (
+                Field("period", "date", True, description="week start or month start"),
+                Field("market", "id", description="market, country or business unit; not "
+                      f"mapped: one market called {ONE_MARKET!r}"),
+                Field("team_id", "id", description="the team (and so the sales leader) "
+                      "running the market, where markets have leaders"),
+                Field("new_customers", "number", min=0, description="the outcome: new "
+                      "customers won in the period"),
+                Field("revenue", "number", min=0, description="the outcome when customers "
+                      "are not counted (CAC then reads as cost per unit of revenue)"),
+            ),
+            key=("period", "market"),
+            references=(Reference(("team_id",), "teams", ("team_id",)),),
+            description="the outcome per period (and market) when customers are not tagged "
+                        "with a tactic; control variables under controls:",
+        ),
+        Table(
+            "totals_spend",
+            (
+                Field("period", "date", True, description="week start or month start"),
+                Field("market", "id", description=f"not mapped: {ONE_MARKET!r}"),
+                Field("tactic", "category", True, description="channel or tactic"),
+                Field("cost", "number", True, min=0, description="spend in the period"),
+            ),
+            key=("period", "market", "tactic"),
+            description="spend per tactic, period (and market) for the totals; wide "
+                        "channel columns through unpivot:",
+        ),
     )
 }
+
+TOTALS_TABLES = ("totals", "totals_spend")
+"""The marketing-mix input: outcome totals and spend over time (see docs/mapping.md)."""
+TOTALS_OUTCOMES = ("new_customers", "revenue")
+"""The outcome fields of ``totals``; a mapping gives at least one."""
 
 CORE_TABLES = ("deals", "teams")
 """Tables every analysis needs; the others (spend, leaders, reps, ...) switch on more analyses."""
 
 TACTIC_FIELDS = (("spend", "tactic"), ("deals", "tactic"), ("touches", "tactic"),
-                 ("leads", "tactic"))
+                 ("leads", "tactic"), ("totals_spend", "tactic"))
 """Where the (optionally closed) tactic vocabulary applies."""

@@ -61,6 +61,8 @@ def segment_values(dataset: Dataset, by: str) -> list[str]:
         One entry per segment, e.g. ``["East", "North", "South", "West"]``.
     """
     column = resolve_by(by)
+    if "deals" not in dataset.tables:
+        raise SalesnbError(_TOTALS_SEGMENTS.format(by=by))
     teams = dataset.tables["teams"]
     if column not in teams:
         raise SalesnbError(f"cannot segment by {by!r}: the teams table has no {column!r} column "
@@ -100,6 +102,8 @@ def select(dataset: Dataset, by: str | None = None, value: object = None,
     tables = dict(dataset.tables)
     notes = list(dataset.notes)
     column = resolve_by(by)
+    if "deals" not in tables:
+        return _select_totals(dataset, column, value, start, end)
     if (column is not None and value is not None) or start is not None or end is not None:
         tables["deals"] = with_new_customer_flag(tables["deals"])
     if column is not None and value is not None:
@@ -156,6 +160,32 @@ def _restrict_to_teams(tables: dict[str, pd.DataFrame], teams: pd.DataFrame
         if name in out:
             out[name] = _keep(out[name], key, keep)
     return _restrict_touches(out)
+
+
+_TOTALS_SEGMENTS = ("cannot segment totals over time by {by!r}: the markets are modelled "
+                    "together (curves pooled, a baseline each).\n    hint: run without "
+                    "--by; to model one market alone, map only its rows (where:).")
+
+
+def _select_totals(dataset: Dataset, column: str | None, value: object, start: str | None,
+                   end: str | None) -> Dataset:
+    """:func:`select` for totals over time: a range of months; no segments."""
+    if column is not None and value is not None:
+        raise SalesnbError(_TOTALS_SEGMENTS.format(by=column))
+    if start is None and end is None:
+        return dataset
+    first, last = _month(start, "start"), _month(end, "end")
+    if first is not None and last is not None and first > last:
+        raise SalesnbError(f"the period starts ({first}) after it ends ({last}).")
+    tables = {name: frame[_in_months(frame["period"], first, last)].reset_index(drop=True)
+              if name in ("totals", "totals_spend") else frame
+              for name, frame in dataset.tables.items()}
+    if tables["totals"].empty:
+        months = dataset.tables["totals"]["period"].dt.to_period("M")
+        raise SalesnbError(f"no totals from {start or 'the start'} to {end or 'the end'}; the "
+                           f"data covers {months.min()} to {months.max()}.")
+    notes = [*dataset.notes, f"period: {start or 'first month'} to {end or 'last month'}"]
+    return replace(dataset, tables=tables, notes=notes)
 
 
 def _restrict_to_months(tables: dict[str, pd.DataFrame], start: pd.Period | None,

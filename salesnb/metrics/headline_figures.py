@@ -24,7 +24,11 @@ def headline(dataset: Dataset) -> dict[str, float | int | None]:
         won, never infinite), following the metric contract (docs/design.md).
         Without a spend table ``spend``, ``total_cost`` and ``blended_cac`` are None and
         ``cac_measurable`` is False: cost per customer is not measurable, never 0.
+        Totals over time (no deals): the spend of ``totals_spend`` and the outcome of
+        ``totals`` (new customers; revenue gives no customer count); no people cost.
     """
+    if "deals" not in dataset.tables:
+        return _totals_headline(dataset)
     row = cac(dataset, by=[]).iloc[0]
     measurable = "spend" in dataset.tables
     people_cost = 0.0 if pd.isna(row["people_cost"]) else float(row["people_cost"])
@@ -37,3 +41,13 @@ def headline(dataset: Dataset) -> dict[str, float | int | None]:
     return {"spend": spend, "people_cost": people_cost, "total_cost": total,
             "new_customers": customers,
             "blended_cac": total / customers if customers else None, "cac_measurable": True}
+
+
+def _totals_headline(dataset: Dataset) -> dict[str, float | int | None]:
+    spend = float(dataset.tables["totals_spend"]["cost"].sum())
+    totals = dataset.tables["totals"]
+    counted = "new_customers" in totals and totals["new_customers"].notna().any()
+    customers = int(totals["new_customers"].sum()) if counted else None
+    return {"spend": spend, "people_cost": 0.0, "total_cost": spend,
+            "new_customers": customers,
+            "blended_cac": spend / customers if customers else None, "cac_measurable": True}

@@ -54,7 +54,8 @@ def _colours(n: int) -> list:
 
 
 def response_curves(curves: ResponseCurves, ax: Axes | None = None,
-                    tactics: list | None = None, bins: int = 8, level: float = 0.95) -> Axes:
+                    tactics: list | None = None, bins: int = 8, level: float = 0.95,
+                    per: str = "team per month") -> Axes:
     """Observed points, fitted curve and bootstrap band per tactic (per team-month scale).
 
     Parameters
@@ -62,6 +63,8 @@ def response_curves(curves: ResponseCurves, ax: Axes | None = None,
     curves : fitted response curves.
     tactics : tactics (or labels) to draw; default all.
     bins : spend bins (equal counts) whose mean customers are drawn as points.
+    per : what one point is, for the axis labels (``"market per week"`` for the curves of
+        a weekly marketing-mix model).
 
     Returns
     -------
@@ -82,8 +85,8 @@ def response_curves(curves: ResponseCurves, ax: Axes | None = None,
         low, high = percentile_interval(values[:, 1:].T, level)
         ax.plot(x, values[:, 0], color=colour, label=label)
         ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
-    ax.set_xlabel("spend per team per month")
-    ax.set_ylabel("new customers per team per month")
+    ax.set_xlabel(f"spend per {per}")
+    ax.set_ylabel(f"new customers per {per}")
     ax.set_title(f"Response curves ({curves.form}; points: means of spend bins)")
     ax.legend(fontsize="small")
     return ax

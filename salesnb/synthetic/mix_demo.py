@@ -99,8 +99,8 @@ def generate(out: str | Path | None = None, seed: int = 0, period: str = "week",
 
     Parameters
     ----------
-    out : folder to write ``totals.csv`` and ``truth.json`` into (must not exist or be empty;
-        written atomically); None writes nothing.
+    out : folder to write ``totals.csv``, ``mapping.yml`` and ``truth.json`` into (must not
+        exist or be empty; written atomically); None writes nothing.
     seed : random seed.
     period : ``"week"`` or ``"month"``.
     years : length of the data.
@@ -297,8 +297,46 @@ def _frame(periods, markets, customers, spend, demand, price, event, styles) -> 
     return frame
 
 
+def totals_mapping(leaders: bool) -> str:
+    """The ``mapping.yml`` that loads ``totals.csv`` (see docs/mapping.md, totals over time):
+    the outcome and controls from the wide file, the spend columns unpivoted into
+    ``totals_spend`` (``spend_email`` names tactic ``email``), and with ``leaders`` one team
+    and one leader per market, whose decision style the file carries.
+    """
+    text = f"""# salesnb mapping for synthetic totals over time (written by mix_demo.generate).
+# One wide file: a row per period and market, the outcome, one spend column per tactic and
+# the control variables.
+version: 1
+tables:
+  totals:
+    source: totals.csv
+    columns:
+      period: period
+      market: market
+      new_customers: new_customers{chr(10) + "      team_id: market" if leaders else ""}
+    controls: [{", ".join(CONTROLS)}]
+  totals_spend:
+    source: totals.csv
+    unpivot: {{matches: '^{SPEND_PREFIX}(.*)$', names_to: tactic, values_to: spend}}
+    columns: {{period: period, market: market, tactic: tactic, cost: spend}}
+"""
+    if leaders:
+        text += """  teams:
+    source: totals.csv
+    distinct: true
+    columns: {team_id: market, leader_id: market}
+  leaders:
+    source: totals.csv
+    distinct: true
+    columns: {leader_id: market, decision_style: decision_style}
+"""
+    return text
+
+
 def write_totals(frame: pd.DataFrame, truth: dict, out: Path) -> None:
-    """Write ``totals.csv`` and ``truth.json`` into ``out`` atomically (both files or none)."""
+    """Write ``totals.csv``, its ``mapping.yml`` and ``truth.json`` into ``out`` atomically
+    (every file or none).
+    """
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SalesnbError(f"{out} already exists and is not empty; synthetic data never "
                            "overwrites a folder.\n    hint: choose a new folder.")
@@ -309,6 +347,8 @@ def write_totals(frame: pd.DataFrame, truth: dict, out: Path) -> None:
             staging / "totals.csv", index=False)
         (staging / "truth.json").write_text(json.dumps(truth, indent=2) + "\n",
                                             encoding="utf-8")
+        (staging / "mapping.yml").write_text(
+            totals_mapping("decision_style" in frame), encoding="utf-8")
         staging.chmod(0o755)
         if out.exists():
             out.rmdir()
