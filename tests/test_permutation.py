@@ -157,6 +157,30 @@ def test_six_leaders_over_35_teams_is_too_few_to_tell():
     assert not leadership["finding"].str.contains(r"\d+% (?:lower|higher) cost").any()
 
 
+@pytest.mark.slow
+def test_too_few_leaders_for_the_full_model_still_answers_on_tactics():
+    """6 leaders whose styles, involvement and traits are collinear (seed 5): the full model
+    is singular; tactics are modelled without leadership, their planted multipliers inside
+    the intervals, and the brief says why leadership is not answered."""
+    tables = demo.generate(seed=5, teams=35)
+    truth = tables["truth"].attrs["truth"]
+    with _written(null_variants.few_leaders(tables, leaders=6, seed=5)) as folder:
+        suite = models.model_suite(load(folder))
+    assert suite.leaders_too_few and suite.clusters == 6
+    effects = suite.effects.set_index("term")
+    assert not effects.index.str.contains("decision_style|involvement|years10").any()
+    planted = {t: v for t, v in demo.planted_effects(truth).items()
+               if t.startswith("tactic=") and ":" not in t}
+    rows = effects.loc[list(planted)]
+    truth_values = pd.Series(planted)
+    inside = (rows["ci_low"] <= truth_values) & (truth_values <= rows["ci_high"])
+    assert inside.sum() >= 5, rows  # of 6 (outbound calls 3.48, CI 3.34-3.64, planted 3.33)
+    assert (np.log(rows["estimate"] / truth_values).abs() < 0.15).all(), rows
+    style = narrative.key_findings(suite, limit=20).set_index("topic").loc[
+        "leadership style", "finding"]
+    assert "only 6 leaders hold the styles" in style
+
+
 class _written:
     """Write a variant's tables to a temporary folder for :func:`salesnb.load`."""
 

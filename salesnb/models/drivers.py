@@ -321,6 +321,15 @@ def drivers_formula(frame: pd.DataFrame, reference_tactic: str, elasticity: bool
     return "new_customers ~ " + (" + ".join(terms) or "1")
 
 
+def formula_without_leadership(panel: pd.DataFrame, month_effects: bool = False) -> str:
+    """The drivers formula with no leader variable (tactics, region, month): the fallback
+    when leaders are too few to tell style, involvement and traits apart.
+    """
+    frame = model_frame(panel)
+    lean = frame.drop(columns=[c for c in LEADER_VARIABLES if c in frame])
+    return drivers_formula(lean, cheapest_tactic(frame), False, month_effects, levels={})
+
+
 class captured_warnings:
     """Collect statsmodels warnings (convergence, boundary) as notes instead of losing them."""
 

@@ -27,6 +27,7 @@ from salesnb.models.drivers import (
     DriversFit,
     captured_warnings,
     fit_drivers,
+    formula_without_leadership,
     leadership_term,
     plain_term,
 )
@@ -68,6 +69,8 @@ class ModelSuite:
     attrition : Cox hazard ratios of rep exits, the style in force at each time at risk
         (None without a reps table; see :func:`.attrition.rep_attrition`).
     attrition_cost : turnover cost per new customer by style (None without annual cost).
+    leaders_too_few : True when the full model could not be estimated and leadership was left
+        out of it (too few leaders for its leader terms); tactics are then modelled alone.
     """
 
     effects: pd.DataFrame | None = None
@@ -89,6 +92,7 @@ class ModelSuite:
     style_change_cohorts: pd.DataFrame | None = None
     attrition: pd.DataFrame | None = None
     attrition_cost: pd.DataFrame | None = None
+    leaders_too_few: bool = False
 
     TABLES: ClassVar[tuple[str, ...]] = (
         "effects", "grid", "contrasts", "alternatives", "mde", "dispersion",
@@ -177,6 +181,9 @@ def _drivers(suite: ModelSuite, panel: pd.DataFrame, month_effects: bool, model:
             else "the overdispersion test could not run")
     why = f"you chose it ({test})" if model != "auto" or dispersion is None else test
     main = _attempt(notes, "drivers model", fit_drivers, panel, kind, False, month_effects)
+    if main is None:
+        main = _without_leadership(panel, kind, month_effects, notes)
+        suite.leaders_too_few = main is not None
     notes.append(f"main model: {'negative binomial' if kind == 'negbin' else 'Poisson'}, "
                  f"because {why}; log-CAC OLS and MixedLM are shown as cross-checks (they "
                  "leave out cells without a customer).")
@@ -250,6 +257,23 @@ def _with_permutation_check(effects: pd.DataFrame, fit: DriversFit,
             + f" (of {fit.clusters} clusters)")
     return effects.merge(null.table[["term", "family", "p_family", "p_permutation"]],
                          on="term", how="left")
+
+
+def _without_leadership(panel: pd.DataFrame, kind: str, month_effects: bool,
+                        notes: list[str]) -> DriversFit | None:
+    """When the full drivers model cannot be estimated (leader variables collinear across
+    too few leaders), fit tactics without leadership so the tactic answers survive.
+    """
+    leaders = panel["leader_id"].nunique() if "leader_id" in panel else 0
+    formula = formula_without_leadership(panel, month_effects)
+    fallback = _attempt(notes, "drivers model without leadership", fit_drivers, panel, kind,
+                        False, month_effects, None, formula)
+    if fallback is not None:
+        notes.append(f"Leadership is left out of the drivers model: with {leaders} leaders "
+                     "their styles, involvement and traits cannot be told apart (the full "
+                     "model has more leader terms than the leaders can carry); tactics are "
+                     "modelled without them.")
+    return fallback
 
 
 def _attempt(notes: list[str], what: str, function, *args):

@@ -113,6 +113,11 @@ def _stated(effects: pd.DataFrame) -> pd.DataFrame:
 
 def _style_findings(effects: pd.DataFrame, suite) -> list[Finding]:
     styles = effects[effects["term"].str.fullmatch(r"decision_style=\w+")]
+    if styles.empty and getattr(suite, "leaders_too_few", False):
+        return [Finding("leadership style", "Which leadership style costs least per customer "
+                        f"cannot be told from this data: only {suite.clusters} leaders hold "
+                        "the styles, too few to tell style, involvement and experience "
+                        "apart; the tactics are compared without them.", 1.0)]
     if styles.empty:
         return [Finding("leadership style", "Which leadership style costs least per customer "
                         "cannot be told from this data: it needs spend and leaders of more "
