@@ -44,6 +44,7 @@ n_boot = 200          # bootstrap refits (blocks of consecutive periods resample
 seed = 0              # random seed of the bootstrap
 budget_total = None   # monthly budget to allocate (None: today's monthly total)
 max_extrapolation = 1.0  # advice may go this many times beyond the highest spend seen (1: inside)
+target_cac = None     # marginal CAC target: monthly spend per tactic that reaches it (None: skip)
 
 # %%
 import matplotlib.pyplot as plt
@@ -99,6 +100,13 @@ if model is not None:
     plt.show()
     display(narrative.formatted(allocation.summary))
     display(Markdown(narrative.bullets(allocation.notes)))
+
+# %%
+if model is not None and target_cac is not None:
+    display(Markdown(f"Monthly spend per tactic at which the next customer costs {target_cac:,} "
+                     f"{currency}:"))
+    display(narrative.formatted(response.spend_for_marginal_cac(target_cac),
+                                money_columns=("spend", "ci_low", "ci_high", "current_spend")))
 
 # %% [markdown] tags=["remove"]
 # ## For analysts: the baseline, the leadership style and the fit

@@ -41,7 +41,8 @@ NON_DEFAULT = {  # one segment or period, a currency, and one changed option per
     "05_drivers_model": {"period_start": "2024-04", "model": "poisson"},
     "06_response_curves_budget": {"period_start": "2024-04", "n_boot": 30,
                                   "max_extrapolation": 1.2, "target_cac": 8000},
-    "07_marketing_mix": {"period_start": "2023-04", "n_boot": 30, "curve_form": "power"},
+    "07_marketing_mix": {"period_start": "2023-04", "n_boot": 30, "curve_form": "power",
+                         "target_cac": 900},
 }
 TOTALS_NOTEBOOKS = {"07_marketing_mix"}
 """Notebooks for totals over time: their non-default run is on synthetic weekly totals."""
@@ -164,6 +165,7 @@ def test_each_notebook_runs_with_non_default_parameters(path, tmp_path):
         outputs = [o for c in executed.cells for o in c.get("outputs", [])]
         html = "\n".join(o.get("data", {}).get("text/html", "") for o in outputs)
         assert all(t in html for t in ("email", "paid_search", "events", "average_cac"))
+        assert "target_marginal_cac" in html  # the spend where the next customer costs 900
         assert sum("image/png" in o.get("data", {}) for o in outputs) == 3  # CAC, curves,
         # budget
 

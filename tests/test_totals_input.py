@@ -144,6 +144,33 @@ def test_markets_with_leaders_bring_the_style_in_force(tmp_path):
                                direct.style_effects()["response_multiplier"], rtol=1e-5)
 
 
+def test_revenue_as_the_outcome_reads_cac_as_cost_per_unit(tmp_path):
+    write_export(tmp_path / "r")
+    mapping = tmp_path / "r" / "mapping.yml"
+    mapping.write_text(mapping.read_text().replace("new_customers: {column: New Customers",
+                                                   "revenue: {column: New Customers"))
+    data = loaded(tmp_path / "r")
+    model_input = totals_input(data)
+    assert (model_input.outcome, model_input.kind) == ("revenue", "revenue")
+    assert "outcome: revenue (every CAC reads as cost per unit of revenue)" in \
+        model_input.notes[0]
+    assert headline(data)["new_customers"] is None  # the index says "not counted"
+    with pytest.raises(SalesnbError, match="outcome 'new_customers' is not in the totals"):
+        totals_input(data, outcome="new_customers")
+
+
+def test_spend_for_a_target_cac_when_a_tactic_also_ran_at_zero(tmp_path):
+    """The mix curves' observed range may start at 0 (a tactic off for weeks); the spend
+    that reaches a target marginal CAC is still found, and found the same."""
+    write_export(tmp_path / "z")
+    curves = totals_input(loaded(tmp_path / "z")).fit(n_boot=0).to_response_curves()
+    before = curves.spend_for_marginal_cac(400)
+    curves.units.loc[:, "observed_low"] = 0.0
+    after = curves.spend_for_marginal_cac(400)
+    assert after["spend"].notna().sum() >= 2
+    np.testing.assert_allclose(after["spend"], before["spend"], rtol=1e-6)
+
+
 def test_describe_headline_and_period_selection(tmp_path):
     mix_demo.generate(out=tmp_path / "w", seed=1, years=1)
     data = loaded(tmp_path / "w")

@@ -304,8 +304,9 @@ class ResponseCurves:
         """Per-draw root of 1 / slope(spend) = target on a log-spaced grid, nan if none."""
         params = self.all_parameters()[draw, unit][None, None]
         teams_per_month = self.units.at[unit, "teams_per_month"]
-        grid = np.geomspace(self.units.at[unit, "observed_low"] / 1e3,
-                            self.units.at[unit, "observed_high"] * 1e3, 400)
+        low, high = self.units.at[unit, "observed_low"], self.units.at[unit, "observed_high"]
+        low = low if low > 0 else high * 1e-6  # a tactic that also ran at zero spend
+        grid = np.geomspace(low / 1e3, high * 1e3, 400)
         gap = np.log(safe_ratio(1.0, slope(self.form, params, grid[:, None],
                                            self.reference_spend)[:, 0]) / target)
         crossing = np.flatnonzero((gap[:-1] < 0) & (gap[1:] >= 0))
