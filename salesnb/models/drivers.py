@@ -126,8 +126,10 @@ class DriversFit:
         """Each term as a CAC multiplier with its interval (tidy).
 
         ``wild`` lists terms (model names, see :meth:`guarded_terms`) whose interval and
-        p-value come from the restricted wild cluster bootstrap instead (``True``: all);
-        their ``model`` column says so.
+        p-value come from the few-cluster guard instead (``True``: all): the wider of the
+        restricted wild cluster bootstrap and the cluster jackknife (CV3) t(G - 1) interval,
+        and the larger p-value (:data:`~salesnb.models.wild_bootstrap.ENVELOPE`); their
+        ``model`` column says so.
         """
         params = self.coefficients()
         se = self.result.bse.loc[params.index]
@@ -152,9 +154,12 @@ class DriversFit:
         if not terms:
             return frame
         boot = wild_bootstrap.bootstrap_intervals(self, terms, level).set_index("term")
+        jack = wild_bootstrap.jackknife_intervals(self, terms, level).set_index("term")
         frame = frame.copy()
-        frame.loc[terms, ["low", "high", "p"]] = boot[["ci_low", "ci_high", "p"]].to_numpy()
-        frame.loc[terms, "model"] = f"{self.model}, {wild_bootstrap.METHOD}"
+        frame.loc[terms, "low"] = np.fmin(boot["ci_low"], jack["ci_low"]).to_numpy()
+        frame.loc[terms, "high"] = np.fmax(boot["ci_high"], jack["ci_high"]).to_numpy()
+        frame.loc[terms, "p"] = np.fmax(boot["p"], jack["p"]).to_numpy()
+        frame.loc[terms, "model"] = f"{self.model}, {wild_bootstrap.ENVELOPE}"
         return frame
 
 

@@ -32,7 +32,7 @@ from salesnb.models.drivers import (
     reference_levels,
 )
 from salesnb.models.multiplicity import adjust_pvalues
-from salesnb.models.wild_bootstrap import WEBB_WEIGHTS, fisher_scoring
+from salesnb.models.wild_bootstrap import WEBB_WEIGHTS, fisher_scoring, jackknife_cov
 
 SITUATIONS = ("segment", "industry", "region", "team_size_band", "deal_size_band", "tactic")
 """The situation columns tried by default, in this order (those the data has)."""
@@ -268,15 +268,8 @@ def fit_counts(formula: str, data: pd.DataFrame, clusters: np.ndarray,
     if beta is None:
         raise SalesnbError(f"the model {formula!r} cannot be fitted (no convergence)")
     mu = np.exp(offset + X @ beta)
-    weight = mu / (1 + alpha * mu)
-    scores = X * ((y - mu) / (1 + alpha * mu))[:, None]
-    info = X.T @ (X * weight[:, None])
     groups = pd.factorize(clusters)[0]
-    changes = np.array([-np.linalg.pinv(info - X[rows].T @ (X[rows] * weight[rows, None]))
-                        @ scores[rows].sum(axis=0)
-                        for rows in (groups == g for g in range(groups.max() + 1))])
-    delta = changes - changes.mean(axis=0)
-    cov = (len(changes) - 1) / len(changes) * delta.T @ delta
+    cov = jackknife_cov(y, X, offset, beta, alpha, groups)
     return {"params": pd.Series(beta, index=x_frame.columns), "cov": cov, "alpha": alpha,
             "mu": mu, "y": y, "X": X, "offset": offset, "clusters": groups}
 

@@ -20,6 +20,13 @@ Gelbach & Miller 2008), with the interval found by test inversion:
 
 Costs one restricted fit per evaluated ``b`` (about 20 per term), so it runs
 only where needed (see :func:`needs_guard`).
+
+:func:`jackknife_intervals` gives the cluster jackknife (CV3) intervals beside it:
+the covariance of the leave-one-cluster-out changes of the coefficients, with t(G - 1)
+critical values (MacKinnon, Nielsen and Webb 2023). The drivers model reports the wider of
+the two (:data:`ENVELOPE`): over 100 demo seeds the bootstrap alone covered leader-level
+effects 87-95% of the time (34 leaders of very unequal size), the jackknife 95-99%, and the
+tactic effects alike (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ FEW_TREATED_TEAMS = 15
 MAX_ITERATIONS = 100
 MAX_WALK = 64  # standard errors from the estimate before an interval end counts as unbounded
 METHOD = "wild cluster bootstrap (restricted, Webb weights)"
+ENVELOPE = "wider of the wild cluster bootstrap and the cluster jackknife (CV3, t(G-1))"
+"""How the drivers model's guarded intervals are made (see :meth:`DriversFit.effects`)."""
 
 
 @dataclass
@@ -99,6 +108,46 @@ class _Problem:
                                      rcond=None)[0]
         efficient = scores[:, j] - scores[:, others] @ projection
         return np.bincount(self.clusters, weights=efficient)
+
+
+def jackknife_cov(y: np.ndarray, X: np.ndarray, offset: np.ndarray, params: np.ndarray,
+                  alpha: float, clusters: np.ndarray) -> np.ndarray:
+    """The cluster jackknife (CV3) covariance of NB2 (Poisson: ``alpha`` 0) coefficients:
+    ``(G - 1) / G * sum_g (d_g - mean d)(d_g - mean d)'`` of the one-step
+    leave-one-cluster-out changes ``d_g``; ``clusters`` holds each row's cluster (0..G-1).
+    Unlike the usual sandwich it is not too small for terms only a few clusters carry.
+    """
+    mu = np.exp(offset + X @ params)
+    weight = mu / (1 + alpha * mu)
+    scores = X * ((y - mu) / (1 + alpha * mu))[:, None]
+    info = X.T @ (X * weight[:, None])
+    changes = np.array([-np.linalg.pinv(info - X[rows].T @ (X[rows] * weight[rows, None]))
+                        @ scores[rows].sum(axis=0)
+                        for rows in (clusters == g for g in range(clusters.max() + 1))])
+    delta = changes - changes.mean(axis=0)
+    return (len(changes) - 1) / len(changes) * delta.T @ delta
+
+
+def jackknife_intervals(fit, terms: list[str] | None = None, level: float = 0.95
+                        ) -> pd.DataFrame:
+    """CV3 t(G - 1) intervals and p-values (coefficient scale) for ``terms`` (default: all),
+    G being the fit's clusters; the same columns as :func:`bootstrap_intervals`.
+    """
+    from scipy import stats
+
+    problem = _Problem.from_fit(fit, draws=1, seed=0)
+    se = np.sqrt(np.diag(jackknife_cov(problem.y, problem.X, problem.offset,
+                                       problem.params, problem.alpha, problem.clusters)))
+    dof = max(int(problem.clusters.max()), 1)
+    crit = float(stats.t.ppf(0.5 + level / 2, dof))
+    rows = []
+    for term in terms or [n for n in problem.names if n != "Intercept"]:
+        j = problem.names.index(term)
+        estimate, error = problem.params[j], max(float(se[j]), 1e-12)
+        rows.append({"term": term, "coef": estimate, "ci_low": estimate - crit * error,
+                     "ci_high": estimate + crit * error,
+                     "p": float(2 * stats.t.sf(abs(estimate / error), dof))})
+    return pd.DataFrame(rows)
 
 
 def fisher_scoring(y: np.ndarray, X: np.ndarray, offset: np.ndarray, alpha: float,
