@@ -264,6 +264,18 @@ def test_an_empty_outcome_is_named(tmp_path):
         totals_input(loaded(tmp_path / "o"))
 
 
+
+def test_an_empty_control_is_named_and_can_be_left_out(tmp_path):
+    def edit(export):
+        export.loc[[2], "Avg Price"] = ""
+        return export
+    write_export(tmp_path / "p", edit=edit)
+    data = loaded(tmp_path / "p")
+    with pytest.raises(SalesnbError, match="1 period\\(s\\) where control 'price' is empty"):
+        totals_input(data)
+    assert totals_input(data, controls=["promo", "demand"]).controls == ["promo", "demand"]
+
+
 def test_spend_for_a_market_the_totals_lack_is_named(tmp_path):
     mix_demo.generate(out=tmp_path / "m", seed=2, period="month", markets=3)
     mapping = tmp_path / "m" / "mapping.yml"

@@ -130,12 +130,8 @@ def _outcome(totals: pd.DataFrame, outcome: str | None, source: str) -> str:
     if outcome not in present:
         raise SalesnbError(f"outcome {outcome!r} is not in the totals of {source}; it has "
                            f"{present or 'none'}")
-    empty = totals[outcome].isna()
-    if empty.any():
-        dates = totals.loc[empty, "period"].dt.strftime("%Y-%m-%d").head(5).tolist()
-        raise SalesnbError(f"totals in {source}: {int(empty.sum())} period(s) without "
-                           f"{outcome}, e.g. {dates}.\n    hint: fill them in the export "
-                           "(0 when nothing was won), or restrict the periods.")
+    _refuse_empty(totals, outcome, source, f"without {outcome}",
+                  "fill them in the export (0 when nothing was won), or restrict the periods")
     return outcome
 
 
@@ -147,13 +143,19 @@ def _controls(totals: pd.DataFrame, controls: list[str] | None, source: str) -> 
         raise SalesnbError(f"control(s) {unknown} are not in the totals of {source}; its "
                            f"controls are {available or 'none'} (map them under controls:)")
     for name in chosen:
-        empty = totals[name].isna()
-        if empty.any():
-            dates = totals.loc[empty, "period"].dt.strftime("%Y-%m-%d").head(5).tolist()
-            raise SalesnbError(f"totals in {source}: control {name!r} is empty in "
-                               f"{int(empty.sum())} period(s), e.g. {dates}.\n    hint: fill "
-                               "them, or leave the control out (controls=[...]).")
+        _refuse_empty(totals, name, source, f"where control {name!r} is empty",
+                      "fill them, or leave the control out (controls=[...])")
     return chosen
+
+
+def _refuse_empty(totals: pd.DataFrame, column: str, source: str, what: str,
+                  hint: str) -> None:
+    """Raise naming the periods (up to five) in which ``column`` is empty."""
+    empty = totals[column].isna()
+    if empty.any():
+        dates = totals.loc[empty, "period"].dt.strftime("%Y-%m-%d").head(5).tolist()
+        raise SalesnbError(f"totals in {source}: {int(empty.sum())} period(s) {what}, e.g. "
+                           f"{dates}.\n    hint: {hint}.")
 
 
 def _grain(periods: pd.Series, source: str) -> str:
