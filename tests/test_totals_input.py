@@ -317,3 +317,21 @@ def test_demo_and_validate_on_the_command_line(tmp_path, capsys):
     assert "markets:       3" in out
     model_input = totals_input(loaded(tmp_path / "t"))
     assert model_input.style == "decision_style" and model_input.market == "market"
+
+
+def test_a_style_change_of_a_market_leader_applies_from_its_date(tmp_path):
+    frame, truth = mix_demo.generate(out=tmp_path / "s", seed=4, period="month", markets=4,
+                                     leaders=True)
+    first = truth["market_decision_style"][0]
+    new = next(s for s in ("autocratic", "consultative", "collaborative") if s != first)
+    (tmp_path / "s" / "changes.csv").write_text(
+        f"leader_id,effective_date,decision_style,involvement\nM1,2024-01-01,{new},hybrid\n")
+    mapping = tmp_path / "s" / "mapping.yml"
+    mapping.write_text(mapping.read_text() + (
+        "  style_changes:\n    source: changes.csv\n    columns: {leader_id: leader_id, "
+        "effective_date: effective_date, decision_style: decision_style, "
+        "involvement: involvement}\n"))
+    table = totals_input(loaded(tmp_path / "s")).frame
+    m1 = table[table["market"] == "M1"].set_index("period")["decision_style"]
+    assert set(m1[m1.index < "2024-01-01"]) == {first}
+    assert set(m1[m1.index >= "2024-01-01"]) == {new}

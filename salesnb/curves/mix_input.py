@@ -17,13 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from salesnb.engine.connection import style_periods
 from salesnb.errors import SalesnbError
 from salesnb.io.capabilities import lacks
-from salesnb.io.dataset import Dataset
-from salesnb.io.schema import ONE_MARKET, TOTALS_OUTCOMES
+from salesnb.io.dataset import Dataset, period_grain
+from salesnb.io.schema import ONE_MARKET, TABLES, TOTALS_OUTCOMES
 
 SPEND_PREFIX = "spend_"
-FIXED_COLUMNS = ("period", "market", "team_id", *TOTALS_OUTCOMES)
+FIXED_COLUMNS = TABLES["totals"].field_names
 """Columns of ``totals`` that are not control variables."""
 
 
@@ -159,20 +160,19 @@ def _refuse_empty(totals: pd.DataFrame, column: str, source: str, what: str,
 
 
 def _grain(periods: pd.Series, source: str) -> str:
-    """``"week"`` or ``"month"``, from the spacing of the distinct periods."""
+    """``"week"`` or ``"month"`` (:func:`salesnb.io.dataset.period_grain`), or an error."""
     unique = pd.DatetimeIndex(periods.drop_duplicates().sort_values())
     if len(unique) < 2:
         raise SalesnbError(f"totals in {source} have {len(unique)} period; the mix model reads "
                            "how the outcome moves with spend over many periods")
-    gaps = pd.Series(unique[1:] - unique[:-1]).dt.days
-    if (gaps % 7 == 0).all():
-        return "week"
-    if gaps.between(28, 31).all() or (unique.day == 1).all():
-        return "month"
-    raise SalesnbError(f"the periods in {source} are neither weeks nor months (gaps of "
-                       f"{sorted(set(gaps))[:5]} days between {unique[0].date()} and "
-                       f"{unique[-1].date()}).\n    hint: give one row per week (its start "
-                       "date) or per month (its first day); sum daily rows first.")
+    grain = period_grain(periods)
+    if grain is None:
+        gaps = pd.Series(unique[1:] - unique[:-1]).dt.days
+        raise SalesnbError(f"the periods in {source} are neither weeks nor months (gaps of "
+                           f"{sorted(set(gaps))[:5]} days between {unique[0].date()} and "
+                           f"{unique[-1].date()}).\n    hint: give one row per week (its start "
+                           "date) or per month (its first day); sum daily rows first.")
+    return grain
 
 
 def _wide_spend(totals: pd.DataFrame, spend: pd.DataFrame, provenance: dict
@@ -201,27 +201,24 @@ def _wide_spend(totals: pd.DataFrame, spend: pd.DataFrame, provenance: dict
 
 
 def _styles(frame: pd.DataFrame, data: Dataset) -> tuple[str | None, list[str]]:
-    """Add ``decision_style`` (the market leader's style in force each period), when markets
-    name teams whose leaders have more than one style.
+    """Add ``decision_style`` (the market leader's style in force each period, from
+    :func:`salesnb.engine.connection.style_periods`), when markets name teams whose leaders
+    have more than one style.
     """
     tables = data.tables
-    leaders = tables.get("leaders")
-    if ("team_id" not in frame or "teams" not in tables or leaders is None
-            or "decision_style" not in leaders or "leader_id" not in tables["teams"]):
+    periods = style_periods(tables.get("leaders"), tables.get("style_changes"))
+    if ("team_id" not in frame or "teams" not in tables or periods is None
+            or "decision_style" not in periods or "leader_id" not in tables["teams"]):
         return None, []
-    teams = tables["teams"][["team_id", "leader_id"]]
-    rows = frame[["period", "team_id"]].merge(teams, on="team_id", how="left").merge(
-        leaders[["leader_id", "decision_style"]], on="leader_id", how="left")
-    styles = rows["decision_style"].astype("object")
-    changes = tables.get("style_changes")
-    if changes is not None:
-        for change in changes.sort_values("effective_date").itertuples():
-            after = (rows["leader_id"] == change.leader_id) & (
-                rows["period"] >= change.effective_date)
-            styles[after.to_numpy()] = change.decision_style
+    rows = frame[["period", "team_id"]].reset_index().merge(
+        tables["teams"][["team_id", "leader_id"]], on="team_id").merge(
+        periods[["leader_id", "valid_from", "valid_to", "decision_style"]], on="leader_id")
+    in_force = rows[(rows["period"] >= rows["valid_from"]) & (rows["period"] < rows["valid_to"])]
+    styles = in_force.set_index("index")["decision_style"].reindex(frame.index)
     if styles.isna().any() or styles.nunique() < 2:
         return None, ["leadership style is left out: markets need leaders of two or more "
                       "styles (totals.team_id -> teams.leader_id -> leaders.decision_style)"]
     frame["decision_style"] = styles.to_numpy()
-    return "decision_style", [f"decision style of each market's leader: "
-                              f"{dict(styles.value_counts())} market-periods"]
+    counts = {str(k): int(v) for k, v in styles.value_counts().items()}
+    return "decision_style", [f"decision style of each market's leader: {counts} "
+                              "market-periods"]

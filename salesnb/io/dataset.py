@@ -7,6 +7,23 @@ from typing import Any
 
 import pandas as pd
 
+from salesnb.io.schema import TABLES
+
+
+def period_grain(periods: pd.Series) -> str | None:
+    """``"week"`` when the distinct periods are whole weeks apart, ``"month"`` when they are
+    28-31 days apart or all first days of a month; None otherwise (or for one period).
+    """
+    unique = pd.DatetimeIndex(periods.dropna().drop_duplicates().sort_values())
+    if len(unique) < 2:
+        return None
+    gaps = pd.Series(unique[1:] - unique[:-1]).dt.days
+    if (gaps % 7 == 0).all():
+        return "week"
+    if gaps.between(28, 31).all() or (unique.day == 1).all():
+        return "month"
+    return None
+
 
 @dataclass(frozen=True)
 class TableProvenance:
@@ -95,9 +112,8 @@ class Dataset:
         totals = self.tables["totals"]
         spend = self.tables.get("totals_spend")
         periods = totals["period"].drop_duplicates().sort_values()
-        gap = periods.diff().dt.days.median() if len(periods) > 1 else None
-        grain = "week" if gap == 7 else "month" if gap is not None and 28 <= gap <= 31 else (
-            f"{gap:g} days" if gap is not None else "one period")
+        grain = period_grain(periods) or ("one period" if len(periods) < 2 else
+                                          "neither week nor month")
         outcome = next((c for c in ("new_customers", "revenue") if c in totals), None)
         return {
             "rows": {name: len(frame) for name, frame in self.tables.items()},
@@ -109,8 +125,7 @@ class Dataset:
             "tactic_spend": float(spend["cost"].sum()) if spend is not None else None,
             "outcome": outcome,
             "outcome_total": float(totals[outcome].sum()) if outcome else None,
-            "controls": [c for c in totals if c not in
-                         ("period", "market", "team_id", "new_customers", "revenue")],
+            "controls": [c for c in totals if c not in TABLES["totals"].field_names],
         }
 
     def months(self) -> pd.Series:
