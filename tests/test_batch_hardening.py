@@ -539,6 +539,53 @@ def test_a_worker_exits_when_its_parent_is_killed(tmp_path, mechanism):
     assert not (runtime / f"worker-{pid}").exists(), "the worker's kernel files are deleted"
 
 
+_SLOW_KERNEL = textwrap.dedent("""\
+    import os, subprocess, sys, time
+    child = '''
+    import os, subprocess, sys, time
+    from salesnb.batch import worker
+    worker.init_worker(None, sys.argv[1], os.getppid())
+    own = os.environ["JUPYTER_RUNTIME_DIR"]
+    # ipykernel, finding no connection file when it starts, creates the folder and writes one
+    late = ("import os, sys, time; time.sleep(3); "
+            "os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); "
+            "open(sys.argv[1], 'w').write('{}')")
+    kernel = subprocess.Popen([sys.executable, "-c", late, os.path.join(own, "kernel.json")],
+                              start_new_session=True)  # as jupyter_client starts a kernel
+    print(kernel.pid, flush=True)
+    time.sleep(120)
+    '''
+    worker = subprocess.Popen([sys.executable, "-c", child, sys.argv[1]],
+                              stdout=subprocess.PIPE, text=True)
+    print(worker.pid, worker.stdout.readline().strip(), flush=True)
+    time.sleep(120)
+""")
+
+
+@pytest.mark.slow
+@needs_proc
+def test_a_kernel_still_starting_when_the_parent_dies_is_killed_before_it_writes(tmp_path):
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    parent = subprocess.Popen([sys.executable, "-c", _SLOW_KERNEL, str(runtime)],
+                              stdout=subprocess.PIPE, text=True)
+    pids: list[int] = []
+    try:
+        pids = [int(pid) for pid in parent.stdout.readline().split()]  # worker, kernel
+        assert len(pids) == 2 and _alive(pids[1])
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        _wait_for(lambda: not any(_alive(pid) for pid in pids), timeout=10)
+        time.sleep(4)  # past the moment the slow kernel would have written its file
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert _connection_files(runtime) == []
+
+
 @pytest.fixture
 def no_loading(monkeypatch):
     """Fails the test if the data is loaded."""

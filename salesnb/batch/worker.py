@@ -170,13 +170,15 @@ def _stopped(number: int, frame: object) -> None:
 
 
 def exit_worker(code: int = 1) -> None:
-    """Leave the worker at once: its kernel files deleted, no Python clean-up.
+    """Leave the worker at once: its kernels killed, their files deleted, no Python clean-up.
 
-    Used when the pool stops the worker (SIGTERM) or its parent is gone. The kernel the
-    worker runs exits by itself within about a second: ipykernel watches its parent
-    (``JPY_PARENT_PID``, this worker). Nothing waits for nbclient's kernel shutdown, which
-    needs the event loop this signal interrupts.
+    Used when the pool stops the worker (SIGTERM) or its parent is gone. The kernels go
+    first (:func:`kill_kernels`): a kernel still starting up writes its connection file
+    after the worker has deleted it, and ipykernel's own exit when its parent is gone
+    (``os._exit``) leaves that file behind. Nothing waits for nbclient's kernel shutdown,
+    which needs the event loop this signal interrupts.
     """
+    kill_kernels()
     own, run = _runtime.get("own"), _runtime.get("run")
     if own is not None:
         shutil.rmtree(own, ignore_errors=True)
@@ -184,6 +186,24 @@ def exit_worker(code: int = 1) -> None:
         with contextlib.suppress(OSError):
             run.rmdir()  # the last worker out removes the run's folder (if the pool cannot)
     os._exit(code)
+
+
+def kill_kernels() -> None:
+    """SIGKILL every process this worker started, with the process group each leads.
+
+    jupyter_client starts each kernel in a session of its own (``start_new_session``), so
+    the kernel's process group holds whatever the kernel started in turn. psutil lists the
+    children on every platform (it is already installed with ipykernel).
+    """
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(OSError):
+                if hasattr(os, "killpg") and os.getpgid(child.pid) == child.pid:
+                    os.killpg(child.pid, signal.SIGKILL)
+                else:
+                    child.kill()
 
 
 def run_task(task: NotebookTask) -> NotebookResult:
