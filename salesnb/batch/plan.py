@@ -23,6 +23,7 @@ from typing import Any
 from salesnb.batch.redaction import Secrets, find_secrets
 from salesnb.errors import SalesnbError
 from salesnb.paths import NOTEBOOKS_DIR
+from salesnb.secrets import mask_urls_in_text
 
 REPORTS_DIR = Path("reports")
 """Default reports folder: ``reports/`` of the current working directory."""
@@ -54,7 +55,7 @@ class RunPlan:
 
     name: str
     root: Path
-    data: str
+    data: str = field(repr=False)  # may be a database URL with its password
     mapping: str | None
     by: str | None
     segments: list[Segment]
@@ -297,7 +298,8 @@ def parse_param(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key.isidentifier():
-        raise SalesnbError(f"--param {text!r} is not key=value (key a Python name).")
+        raise SalesnbError(f"--param {mask_urls_in_text(text)!r} is not key=value (key a "
+                           "Python name).")
     return key, _literal(raw.strip())
 
 

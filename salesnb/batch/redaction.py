@@ -1,9 +1,13 @@
 r"""Keeping database passwords out of everything a batch run writes or prints.
 
-The passwords to hide are those of the URLs among a run's inputs (``--data``,
-``--param`` values), e.g. ``PW`` in ``postgresql://analyst:PW@host/sales``
-(:func:`find_secrets`). They come in two kinds, by whether it is safe to
-replace them wherever they appear:
+The passwords to hide are the credentials of the URLs among a run's inputs
+(``--data``, ``--param`` values, also inside lists and dicts), as
+:mod:`salesnb.secrets` defines them: the userinfo password, ``PW`` in
+``postgresql://analyst:PW@host/sales``, and the value of every credential query
+key, ``K`` in ``...?sslpassword=K`` or ``;password=K`` (:func:`find_secrets`),
+each as written and %-decoded; a malformed URL's password is everything up to
+its last ``@``. They come in two kinds, by whether it is safe to replace them
+wherever they appear:
 
 **Text secrets** are replaced by ``***`` wherever they appear in text, in
 every form a notebook or a report can show them: raw, %-encoded,
@@ -11,22 +15,24 @@ HTML-escaped (``&amp;``, ``&lt;``, ``&quot;``, ``&#34;``, ``&#x22;``, also
 escaped twice), JSON- or Python-escaped (``\\"``, ``\\\\``, ``\\u0026``) and
 mixtures of these.
 
-**URL-only secrets** are masked only where they stand as a URL's password.
-A password is URL-only when replacing it everywhere would damage the reports:
+**URL-only secrets** are masked only where they stand as a URL's credential.
+A password is URL-only when replacing it everywhere would damage the reports
+(:func:`salesnb.secrets.is_weak_secret`):
 
 - it is shorter than :data:`MIN_TEXT_SECRET` (4) characters;
 - it is a number of fewer than 6 digits (it would mask figures);
 - it is one of :data:`COMMON_PASSWORDS` (``postgres``, ``admin``, ...);
-- it occurs (any case) in its own URL outside the password field, e.g.
+- it occurs (any case) in its own URL outside its field, e.g.
   ``postgres`` in ``postgresql://postgres:postgres@db``: replaced
   everywhere, it would turn every ``postgresql://`` into ``***ql://``.
 
-Independently of the secrets found, the password field of every URL in
-every text is masked (``scheme://user:***@host``, like
-:func:`salesnb.sources.mask_url`), so a URL-only secret is hidden wherever
-its URL is shown. A URL-only secret shown on its own, outside a URL, is NOT
-found: that is the price of not damaging every report; use a longer, not
-guessable password for unattended runs.
+Independently of the secrets found, the credentials of every URL in every
+text are masked (``scheme://user:***@host``, ``?sslpassword=***``, also
+HTML-escaped ``&amp;password=***`` and JSON-escaped ``\\u0026password=***``:
+:func:`salesnb.secrets.mask_urls_in_text`), so a URL-only secret is hidden
+wherever its URL is shown. A URL-only secret shown on its own, outside a URL,
+is NOT found: that is the price of not damaging every report; use a longer,
+not guessable password for unattended runs.
 
 Binary images are never changed or searched: ``image/*`` values of notebook
 outputs and attachments (base64; except ``image/svg+xml``, which is text and
@@ -51,20 +57,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_plus
 
-MASK = "***"
-MIN_TEXT_SECRET = 4
-"""Passwords shorter than this are masked only inside URLs (see the module docstring)."""
-COMMON_PASSWORDS = frozenset({
-    "admin", "changeme", "default", "demo", "guest", "mysql", "oracle", "pass", "passwd",
-    "password", "postgres", "root", "sales", "secret", "test", "user"})
-"""Passwords masked only inside URLs: replacing these words everywhere would damage text."""
+from salesnb.secrets import (
+    COMMON_PASSWORDS,
+    MASK,
+    MIN_TEXT_SECRET,
+    credential_spans,
+    credentials,
+    is_weak_secret,
+    mask_url,
+    mask_urls_in_text,
+)
 
-_URL_PASSWORD = re.compile(
-    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@\"'<>\\]*:)"
-    r"(?P<password>(?:\\.|[^\s/?#@\"'<>\\])*)(?=@)")
-"""``scheme://user:`` and the password field up to the ``@`` (escaped quotes allowed)."""
+__all__ = ["COMMON_PASSWORDS", "MASK", "MIN_TEXT_SECRET", "Secrets", "find_leaks",
+           "find_secrets", "leaking_files", "masked", "notebook_leaks", "redact", "redact_text",
+           "url_password"]
+
 _BASE64_PAYLOAD = re.compile(r"data:[\w.+\-]+/[\w.+\-]+;base64,[A-Za-z0-9+/=\n]+")
 _BACKSLASH_ESCAPED = frozenset("\"'\\/")
 
@@ -81,39 +90,38 @@ class Secrets:
 
 
 def find_secrets(values: Iterable[Any]) -> Secrets:
-    """The passwords of the URL-like strings among ``values`` (raw and %-decoded forms)."""
+    """The credentials of the URL-like strings among ``values`` (raw and %-decoded forms).
+
+    Strings inside lists, tuples and dict values are searched too; see
+    :func:`salesnb.secrets.credentials` for what a URL's credentials are.
+    """
     text: set[str] = set()
     url_only: set[str] = set()
-    for value in values:
-        if not isinstance(value, str) or "://" not in value:
+    for value in _strings(values):
+        if "://" not in value:
             continue
-        raw = url_password(value)
-        if not raw:
-            continue
-        forms = {raw, unquote(raw)} - {""}
-        rest = unquote(value.replace(f":{raw}@", ":@", 1)).lower()  # the URL without it
-        if any(_url_only(form, rest) for form in forms):
-            url_only |= forms
-        else:
-            text |= forms
-    return Secrets(_longest_first(text), _longest_first(url_only))
+        for item in credentials(value):
+            forms = set(item.forms)
+            if any(is_weak_secret(form, value, item.start, item.end) for form in forms):
+                url_only |= forms
+            else:
+                text |= forms
+    return Secrets(_longest_first(text), _longest_first(url_only - text))
 
 
 def url_password(url: str) -> str | None:
     """The password field of a URL as written (still %-encoded); None without one."""
-    try:
-        userinfo = urlsplit(url).netloc.rpartition("@")[0]
-    except ValueError:
-        return None
-    return userinfo.split(":", 1)[1] if ":" in userinfo else None
+    return next((url[c.start:c.end] for c in credentials(url) if c.where == "userinfo"), None)
 
 
-def _url_only(password: str, rest_of_url: str) -> bool:
-    if len(password) < MIN_TEXT_SECRET or password.lower() in COMMON_PASSWORDS:
-        return True
-    if password.isdigit() and len(password) < 6:
-        return True
-    return password.lower() in rest_of_url
+def _strings(values: Iterable[Any]) -> Iterable[str]:
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            yield from _strings(value.values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            yield from _strings(value)
 
 
 def _longest_first(values: set[str]) -> tuple[str, ...]:
@@ -136,14 +144,14 @@ def redact(value: Any, secrets: Secrets) -> Any:
 
 
 def redact_text(text: str, secrets: Secrets) -> str:
-    """``text`` with every URL's password field and every text secret replaced by ``***``.
+    """``text`` with every URL's credentials and every text secret replaced by ``***``.
 
     ``data:...;base64,`` payloads are kept as they are.
     """
     pattern = _text_pattern(secrets.text)
 
     def clean(part: str) -> str:
-        part = _URL_PASSWORD.sub(lambda m: m["head"] + MASK, part)
+        part = mask_urls_in_text(part)
         return pattern.sub(MASK, part) if pattern is not None else part
 
     return _outside_base64(text, clean)
@@ -151,8 +159,6 @@ def redact_text(text: str, secrets: Secrets) -> str:
 
 def masked(value: Any, secrets: Secrets) -> Any:
     """A parameter value safe to show: URLs masked (``mask_url``), then secrets redacted."""
-    from salesnb.io.sources import mask_url
-
     if isinstance(value, str) and "://" in value:
         value = mask_url(value)
     return redact(value, secrets)
@@ -162,7 +168,8 @@ def find_leaks(text: str, secrets: Secrets) -> int:
     """How many times a secret shows in ``text`` (any kind, any form; never the secret itself).
 
     Text secrets count anywhere outside base64 payloads; URL-only secrets
-    count where they stand as a URL's password field.
+    count where they stand as a URL's credential (password field or credential
+    query value, :func:`salesnb.secrets.credential_spans`).
     """
     if not secrets:
         return 0
@@ -174,8 +181,8 @@ def find_leaks(text: str, secrets: Secrets) -> int:
         nonlocal found
         if pattern is not None:
             found += sum(1 for _ in pattern.finditer(part))
-        found += sum(1 for m in _URL_PASSWORD.finditer(part)
-                     if _unescaped(m["password"]) & known)
+        found += sum(1 for start, end in credential_spans(part)
+                     if _unescaped(part[start:end]) & known)
         return part
 
     _outside_base64(text, count)
@@ -219,10 +226,11 @@ def _texts(value: Any) -> Iterable[str]:
 
 
 def _unescaped(field: str) -> set[str]:
-    """A URL password field as written in some text, in the forms it may stand for."""
+    """A URL credential as written in some text, in the forms it may stand for."""
     text = html.unescape(html.unescape(field))
+    text = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), text)
     text = re.sub(r"\\(.)", r"\1", text)
-    return {field, text, unquote(text)}
+    return {field, text, unquote(text), unquote_plus(text)}
 
 
 def _binary_image(key: Any) -> bool:

@@ -24,6 +24,7 @@ from salesnb.errors import MappingError, Problem, SourceError, ValidationError
 from salesnb.io.mapping import ColumnSpec, Mapping, TableSpec, read_mapping
 from salesnb.io.schema import LEADER_ROLE, TABLES, TACTIC_FIELDS, Field
 from salesnb.io.values import FORMAT_HINTS, MISSING_TOKENS
+from salesnb.secrets import mask_url
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -61,7 +62,8 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
         folder = Path(source)
         if not folder.is_dir():
             raise SourceError(f"scan needs a folder of Parquet/CSV files or an Ibis connection; "
-                              f"{source} is neither.\n    hint: use salesnb.load for single files.")
+                              f"{mask_url(str(source))} is neither.\n    hint: use salesnb.load "
+                              "for single files.")
         con = con if con is not None else default_connection()
     if isinstance(mapping, Mapping):
         spec = mapping
