@@ -8,8 +8,6 @@ reported at once in one :class:`~salesnb.errors.MappingError`.
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +15,19 @@ import yaml
 
 from salesnb.errors import MappingError
 from salesnb.io import mapping_options
+from salesnb.io.mapping_checks import (
+    EXPECTED_TEXT,
+    check_applicable,
+    describe,
+    ordered,
+    section,
+    show,
+    single_value,
+    text_list,
+)
+from salesnb.io.mapping_checks import text as text_option
 from salesnb.io.mapping_spec import (
     COLUMN_OPTIONS,
-    DEFAULT_DATE_RANGE,
     NUMBER_STYLES,
     TABLE_OPTIONS,
     ColumnSpec,
@@ -37,21 +45,109 @@ __all__ = ["ColumnSpec", "Lookup", "Mapping", "RowFilter", "TableSpec", "Unpivot
 CLOSED_FIELDS = {name for table in TABLES.values() for field in table.fields
                  if field.allowed for name in [f"{table.name}.{field.name}"]}
 """Fields with a fixed vocabulary (``otherwise:`` applies to these, and to a closed tactic)."""
+MAPPING_VERSION = 1
+"""The only mapping format version there is (``version:`` may be left out)."""
+MAX_DEPTH = 64
+"""How deeply sections may nest (a real mapping nests 6 levels; Python's stack would not take
+thousands)."""
+ALIAS_BUDGET = 10_000
+"""How many values YAML aliases (``*name``) may add to a mapping: a bound against a small file
+that expands to billions of values ("billion laughs")."""
+
+
+class _AliasProblem(yaml.composer.ComposerError):
+    """YAML aliases that expand too far or refer to a section that contains them, or sections
+    nested too deeply.
+    """
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses repeated keys instead of keeping the last one."""
+    """A safe YAML loader that refuses repeated keys instead of keeping the last one, keys
+    that are lists or mappings, and aliases that expand beyond :data:`ALIAS_BUDGET` values or
+    into themselves, and more than :data:`MAX_DEPTH` levels of nesting. A scalar that looks
+    like a date or number but is none (``2024-13-45``, ``0x_``) stays text.
+    """
+
+    depth = 0
+
+    def compose_document(self):
+        node = super().compose_document()
+        _check_aliases(node)
+        return node
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _AliasProblem(None, None, f"nests sections more than {MAX_DEPTH} levels "
+                                    "deep", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node, deep=False):
         seen = set()
-        for key_node, _ in node.value:
+        pairs = node.value if isinstance(node, yaml.MappingNode) else []  # super() refuses
+        for key_node, _ in pairs:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *anchor' (merged by super)
+                continue
             key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, list | dict | set):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key is {describe(key)}; keys must be names",
+                    key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {key!r} appears twice in the same section",
                     key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _lenient(construct):
+    """A scalar constructor that keeps a scalar it cannot build (``2024-02-30``) as text."""
+
+    def build(loader, node):
+        try:
+            return construct(loader, node)
+        except (ValueError, OverflowError, IndexError):  # '2024-02-30', '0x_', '!!int '
+            return loader.construct_scalar(node)
+
+    return build
+
+
+for _tag in ("int", "float", "timestamp"):
+    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _lenient(
+        yaml.SafeLoader.yaml_constructors[f"tag:yaml.org,2002:{_tag}"]))
+
+
+def _check_aliases(root: yaml.Node | None) -> None:
+    """Raise :class:`_AliasProblem` when aliases add more than :data:`ALIAS_BUDGET` values
+    (counting each node once per place it appears) or refer to a section that holds them.
+    """
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        children = ([n for pair in node.value for n in pair]
+                    if isinstance(node, yaml.MappingNode)
+                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+        if closing:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+        elif id(node) in open_nodes:
+            raise _AliasProblem(None, None, "uses a YAML alias inside the section it refers "
+                                "to (an endless section)", node.start_mark)
+        elif id(node) not in sizes:
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack += [(child, False) for child in children]
+    if sizes[id(root)] - len(sizes) > ALIAS_BUDGET:
+        raise _AliasProblem(None, None, f"uses YAML aliases that expand to more than "
+                            f"{ALIAS_BUDGET} values", None)
 
 
 def read_mapping(path: str | Path) -> Mapping:
@@ -79,6 +175,17 @@ def read_mapping(path: str | Path) -> Mapping:
         ) from None
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except _AliasProblem as exc:
+        line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        hint = ("write the repeated sections out, or use fewer aliases (*name)"
+                if "alias" in str(exc.problem) else "see data/demo/mapping.yml for the shape "
+                "of a mapping")
+        raise MappingError(f"mapping file {path} {exc.problem}{line}.\n    hint: {hint}."
+                           ) from None
+    except RecursionError:
+        raise MappingError(f"mapping file {path} nests sections too deeply to be read.\n"
+                           "    hint: see data/demo/mapping.yml for the shape of a mapping."
+                           ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -91,27 +198,53 @@ def read_mapping(path: str | Path) -> Mapping:
 
 
 def parse_mapping(raw: Any, path: Path | None = None, text: str = "") -> Mapping:
-    """Build a :class:`Mapping` from already-parsed YAML, listing every problem."""
+    """Build a :class:`Mapping` from already-parsed YAML, listing every problem.
+
+    Parameters
+    ----------
+    raw : Any
+        The YAML document as read (a mapping with ``tables:``, when it is right).
+    path : pathlib.Path, optional
+        The mapping file, named in every message.
+    text : str
+        The file's text, kept on the :class:`Mapping`.
+
+    Raises
+    ------
+    MappingError
+        For any wrong name, type or combination of options, all listed at once, each with
+        its path in the mapping (``tables.spend.encoding``) and what is expected.
+    """
     name = str(path) if path else "<mapping>"
-    problems: list[str] = []
     if not isinstance(raw, dict) or not isinstance(raw.get("tables"), dict):
+        found = ("it is empty" if raw is None else f"it is {describe(raw)}"
+                 if not isinstance(raw, dict) else "it has no 'tables:'"
+                 if raw.get("tables") is None else f"tables is {describe(raw['tables'])}")
         raise MappingError(
-            f"mapping file {name} must be a YAML mapping with a 'tables:' section.\n"
+            f"mapping file {name} must be a YAML mapping with a 'tables:' section (table name "
+            f"-> its options); {found}.\n"
             "    hint: see data/demo/mapping.yml for a complete example."
         )
+    problems: list[str] = []
+    version = raw.get("version", MAPPING_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version != MAPPING_VERSION:
+        problems.append(f"unknown mapping version ({describe(version)}); this salesnb reads "
+                        f"version {MAPPING_VERSION}: write version: {MAPPING_VERSION}")
     unknown_top = set(raw) - {"version", "tables", "tactics", "date_range"}
     if unknown_top:
-        problems.append(f"unknown top-level key(s) {sorted(unknown_top)}")
+        problems.append(f"unknown top-level key(s) {ordered(unknown_top)}")
     tables = {}
     for table_name, spec in raw["tables"].items():
         if table_name not in TABLES:
-            problems.append(f"unknown table {table_name!r}; known tables: {sorted(TABLES)}")
+            problems.append(f"unknown table {show(table_name)}; known tables: {sorted(TABLES)}")
             continue
         table_spec = _parse_table(table_name, spec, problems)
         if table_spec is not None:
             tables[table_name] = table_spec
-    tactics = _parse_tactics(raw.get("tactics"), problems)
-    date_range = _parse_date_range(raw.get("date_range"), problems)
+    tactics = None
+    if raw.get("tactics") is not None:
+        tactics = text_list(raw["tactics"], "tactics", problems, "tactic")
+    date_range = mapping_options.parse_date_range(raw.get("date_range"), problems)
     problems += _open_fallbacks(tables, tactics is not None)
     if problems:
         listing = "\n".join(f"  - {p}" for p in problems)
@@ -123,49 +256,61 @@ def parse_mapping(raw: Any, path: Path | None = None, text: str = "") -> Mapping
 
 
 def _parse_table(table_name: str, spec: Any, problems: list[str]) -> TableSpec | None:
-    if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
-        problems.append(f"tables.{table_name} needs a 'columns:' section mapping fields to columns")
+    where = f"tables.{table_name}"
+    if not isinstance(spec, dict):
+        problems.append(f"{where} must be a mapping of options (source:, columns:, ...), not "
+                        f"{describe(spec)}")
         return None
     unknown = set(spec) - TABLE_OPTIONS
     if unknown:
-        problems.append(f"tables.{table_name}: unknown option(s) {sorted(unknown)}")
+        problems.append(f"{where}: unknown option(s) {ordered(unknown)}")
+    if spec.get("columns") is None:
+        problems.append(f"{where} needs a 'columns:' section mapping fields to columns")
+        return None
+    fields = section(spec["columns"], f"{where}.columns", problems,
+                     "canonical fields to source columns")
+    if fields is None:
+        return None
     table = TABLES[table_name]
     columns = {}
-    for field_name, col in spec["columns"].items():
+    for field_name, col in fields.items():
         if field_name not in table.field_names:
-            problems.append(
-                f"tables.{table_name}.columns: unknown field {field_name!r}; "
-                f"fields of {table_name}: {list(table.field_names)}"
-            )
+            problems.append(f"{where}.columns: unknown field {show(field_name)}; "
+                            f"fields of {table_name}: {list(table.field_names)}")
             continue
-        parsed = _parse_column(f"tables.{table_name}.columns.{field_name}", table_name,
-                               field_name, col, problems)
+        parsed = _parse_column(f"{where}.columns.{field_name}", table_name, field_name, col,
+                               problems)
         if parsed is not None:
             columns[field_name] = parsed
-    missing = [f for f in table.required if f not in spec["columns"]]
+    missing = [f for f in table.required if f not in fields]
     if missing:
-        problems.append(f"tables.{table_name}: required field(s) not mapped: {missing}")
-    if table_name == "totals" and not set(TOTALS_OUTCOMES) & set(spec["columns"]):
-        problems.append(f"tables.totals: map an outcome, one of {list(TOTALS_OUTCOMES)} (new "
+        problems.append(f"{where}: required field(s) not mapped: {missing}")
+    if table_name == "totals" and not set(TOTALS_OUTCOMES) & set(fields):
+        problems.append(f"{where}: map an outcome, one of {list(TOTALS_OUTCOMES)} (new "
                         "customers per period, or revenue when customers are not counted)")
     skip_footer = spec.get("skip_footer", 0)
     if not isinstance(skip_footer, int) or isinstance(skip_footer, bool) or skip_footer < 0:
-        problems.append(f"tables.{table_name}.skip_footer must be a row count >= 0")
+        problems.append(f"{where}.skip_footer must be a row count >= 0, not "
+                        f"{describe(skip_footer)}")
         skip_footer = 0
     distinct = spec.get("distinct", False)
     if not isinstance(distinct, bool):
-        problems.append(f"tables.{table_name}.distinct must be true or false")
+        problems.append(f"{where}.distinct must be true or false, not {describe(distinct)}")
         distinct = False
+    reading = {option: text_option(spec.get(option), f"{where}.{option}", problems,
+                               EXPECTED_TEXT[option])
+               for option in ("source", "sheet", "encoding", "delimiter", "query")}
+    check_applicable(where, reading["source"], reading["query"], reading, problems)
     return TableSpec(
         table=table_name,
         skip_footer=skip_footer,
         columns=columns,
-        source=_opt_str(spec.get("source")),
-        sheet=_opt_str(spec.get("sheet")),
-        encoding=str(spec.get("encoding") or "utf-8"),
-        delimiter=_opt_str(spec.get("delimiter")),
-        query=_opt_str(spec.get("query")),
-        where=_parse_where(table_name, spec.get("where"), problems),
+        source=reading["source"],
+        sheet=reading["sheet"],
+        encoding=reading["encoding"] or "utf-8",
+        delimiter=reading["delimiter"],
+        query=reading["query"],
+        where=mapping_options.parse_where(where, spec.get("where"), problems),
         distinct=distinct,
         unpivot=mapping_options.parse_unpivot(table_name, spec.get("unpivot"), problems),
         aggregate=mapping_options.parse_aggregate(table_name, spec.get("aggregate"), problems),
@@ -174,74 +319,48 @@ def _parse_table(table_name: str, spec: Any, problems: list[str]) -> TableSpec |
     )
 
 
-def _parse_where(table_name: str, where: Any, problems: list[str]) -> tuple[RowFilter, ...]:
-    """``where:`` is one filter or a list of them (a row must match every one)."""
-    if where is None:
-        return ()
-    rules = where if isinstance(where, list) else [where]
-    parsed = [_parse_one_where(table_name, rule, problems) for rule in rules]
-    return tuple(rule for rule in parsed if rule is not None)
-
-
-def _parse_one_where(table_name: str, where: Any, problems: list[str]) -> RowFilter | None:
-    if not (isinstance(where, dict) and {"column", "matches"} <= set(where)):
-        problems.append(f"tables.{table_name}.where needs 'column:' and 'matches:' (or a list "
-                        "of such filters)")
-        return None
-    row_filter = RowFilter(str(where["column"]), str(where["matches"]))
-    try:
-        re.compile(row_filter.matches)
-    except re.error as exc:
-        problems.append(f"tables.{table_name}.where.matches {row_filter.matches!r} is not "
-                        f"a valid regular expression: {exc}")
-    return row_filter
-
-
 def _parse_column(where: str, table_name: str, field_name: str, col: Any,
                   problems: list[str]) -> ColumnSpec | None:
     if isinstance(col, str):
         return ColumnSpec(field_name, column=col)
     if not isinstance(col, dict):
-        problems.append(f"{where}: give a source column name or a mapping with 'column:'")
+        problems.append(f"{where} must be a source column name (text) or a mapping with "
+                        f"column: or constant:, not {describe(col)}" + (
+                            f" (quote a numeric header: '{col}'; for the same value in every "
+                            f"row write {{constant: {col}}})"
+                            if isinstance(col, int | float) and not isinstance(col, bool)
+                            else ""))
         return None
     unknown = set(col) - COLUMN_OPTIONS
     if unknown:
-        problems.append(f"{where}: unknown option(s) {sorted(unknown)}; allowed: "
+        problems.append(f"{where}: unknown option(s) {ordered(unknown)}; allowed: "
                         f"{sorted(COLUMN_OPTIONS)}")
     if ("column" in col) == ("constant" in col):
         problems.append(f"{where}: give exactly one of 'column:' or 'constant:'")
         return None
-    number = str(col.get("number", "us"))
+    before = len(problems)
+    column = text_option(col.get("column"), f"{where}.column", problems, "a source column name")
+    if "column" in col and col["column"] is None:
+        problems.append(f"{where}.column must be a source column name, not null (nothing)")
+    number = text_option(col.get("number"), f"{where}.number", problems, "us or eu") or "us"
     if number not in NUMBER_STYLES:
-        problems.append(f"{where}.number: {number!r} is not one of {list(NUMBER_STYLES)}")
-    values = col.get("values") or {}
-    keywords = col.get("keywords") or {}
-    ranges = col.get("ranges") or {}
-    if not isinstance(values, dict) or not isinstance(keywords, dict) or not isinstance(
-        ranges, dict
-    ):
-        problems.append(f"{where}: 'values', 'keywords' and 'ranges' must be mappings")
-        return None
-    parsed_ranges = {}
-    for target, bounds in ranges.items():
-        if not (isinstance(bounds, list | tuple) and len(bounds) == 2
-                and all(isinstance(b, int | float) for b in bounds) and bounds[0] <= bounds[1]):
-            problems.append(f"{where}.ranges.{target}: give [low, high] numbers, low <= high")
-            continue
-        parsed_ranges[str(target)] = (float(bounds[0]), float(bounds[1]))
+        problems.append(f"{where}.number: {show(number)} is not one of {list(NUMBER_STYLES)}")
+    for option in ("constant", "default"):
+        single_value(col.get(option), f"{where}.{option}", problems)
     kind = TABLES[table_name].field(field_name).kind
-    return ColumnSpec(
+    rules = mapping_options.parse_value_rules(where, col, problems)
+    spec = ColumnSpec(
         field=field_name,
-        column=_opt_str(col.get("column")),
+        column=column,
         constant=col.get("constant"),
         number=number,
-        date_format=_opt_str(col.get("date_format")),
-        values={str(k).strip().casefold(): "" if v is None else str(v)
-                for k, v in values.items()},
-        keywords={str(k): tuple(str(w).casefold() for w in _as_list(v))
-                  for k, v in keywords.items()},
-        ranges=parsed_ranges,
-        otherwise=_opt_str(col.get("otherwise")),
+        date_format=text_option(col.get("date_format"), f"{where}.date_format", problems,
+                                "a strptime format such as '%d/%m/%Y'"),
+        values=rules[0],
+        keywords=rules[1],
+        ranges=rules[2],
+        otherwise=text_option(col.get("otherwise"), f"{where}.otherwise", problems,
+                              "the fallback category"),
         lookup=mapping_options.parse_lookup(where, col.get("lookup"), problems),
         scale=mapping_options.parse_scale(where, kind, col.get("scale"), problems),
         years_before=mapping_options.parse_years_before(where, kind, col.get("years_before"),
@@ -249,6 +368,7 @@ def _parse_column(where: str, table_name: str, field_name: str, col: Any,
         default=col.get("default"),
         has_default="default" in col,
     )
+    return spec if len(problems) == before else None
 
 
 def _open_fallbacks(tables: dict[str, TableSpec], tactics_closed: bool) -> list[str]:
@@ -268,38 +388,3 @@ def _open_fallbacks(tables: dict[str, TableSpec], tactics_closed: bool) -> list[
                         ", or close the tactic vocabulary with tactics: [...]"
                         if field_name == "tactic" else ""))
     return problems
-
-
-def _parse_tactics(raw: Any, problems: list[str]) -> tuple[str, ...] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, list) or not raw:
-        problems.append("'tactics' must be a non-empty list (the closed tactic vocabulary)")
-        return None
-    return tuple(str(t) for t in raw)
-
-
-def _parse_date_range(raw: Any, problems: list[str]) -> tuple[str, str]:
-    default = DEFAULT_DATE_RANGE
-    if raw is None:
-        return default
-    if not (isinstance(raw, list) and len(raw) == 2):
-        problems.append("'date_range' must be [first, last] ISO dates")
-        return default
-    try:
-        first, last = (date.fromisoformat(str(value)) for value in raw)
-    except ValueError:
-        problems.append(f"'date_range' must be ISO dates (YYYY-MM-DD); got {raw!r}")
-        return default
-    if first > last:
-        problems.append(f"'date_range' must go from the earlier date to the later; got {raw!r}")
-        return default
-    return (first.isoformat(), last.isoformat())
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _as_list(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
