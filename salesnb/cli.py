@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from salesnb.errors import SalesnbError, SalesnbWarning
+from salesnb.io.sources import OUTSIDE_DATA_VARIABLE
+from salesnb.secrets import mask_urls_in_text, text_secrets
 
 EPILOG = """\
 examples:
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "database URL (postgresql://user@host/db)")
     validate.add_argument("--mapping", type=Path, default=None,
                           help="mapping file (default: mapping.yml in the DATA folder)")
+    _outside_data_option(validate)
     validate.set_defaults(run=_run_validate)
     propose = commands.add_parser(
         "map", help="propose a commented mapping.yml for a folder of exports",
@@ -126,24 +129,38 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
                              "it is stopped and recorded as failed (default 1800; 0: no limit)")
     report.add_argument("--no-progress", action="store_true",
                         help="no progress bar (it is off anyway when stderr is not a terminal)")
+    _outside_data_option(report)
     report.set_defaults(run=_run_report)
+
+
+def _outside_data_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--allow-outside-data", action="store_true",
+                         help="let the mapping read files outside the DATA folder (absolute "
+                              "paths, ../); refused by default")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``salesnb`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "allow_outside_data", False):  # the report's notebooks inherit it
+        os.environ[OUTSIDE_DATA_VARIABLE] = "1"
+    secrets = text_secrets(a for a in (sys.argv[1:] if argv is None else argv) if "://" in a)
+
+    def say(kind: str, message: object) -> None:  # every URL credential masked, as a backstop
+        print(f"{kind}: {mask_urls_in_text(str(message), secrets)}", file=sys.stderr)
+
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SalesnbWarning)
             code = args.run(args)
         for warning in caught:
             if issubclass(warning.category, SalesnbWarning):
-                print(f"note: {warning.message}", file=sys.stderr)
+                say("note", warning.message)
         return code
     except SalesnbError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say("error", exc)
         for note in getattr(exc, "__notes__", []):
-            print(f"note: {note}", file=sys.stderr)
+            say("note", note)
         return 1
     except BrokenPipeError:  # `salesnb validate DATA | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit

@@ -505,6 +505,10 @@ def test_controls_that_should_load(tmp_path, mutation, check):
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_bad_input_fails_clearly(tmp_path, case, capsys, monkeypatch):
+    check_bad_input(tmp_path, case, capsys, monkeypatch)
+
+
+def check_bad_input(tmp_path: Path, case: Case, capsys, monkeypatch) -> None:
     """One real load per case, checked at both layers (this keeps the file fast).
 
     ``salesnb validate`` runs in-process; a spy on ``salesnb.io.loading.load`` (which is what

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import warnings
@@ -15,14 +16,15 @@ from salesnb.io import reshaping
 from salesnb.io.dataset import Dataset, TableProvenance
 from salesnb.io.mapping import ColumnSpec, Mapping, RowFilter, TableSpec, read_mapping
 from salesnb.io.schema import LEADER_ROLE, ONE_MARKET, TABLES, TOTALS_TABLES, Field
-from salesnb.io.sources import DataLocation, RawTable, SourceProblem
+from salesnb.io.sources import DataLocation, RawTable, SourceProblem, is_database_url, mask_url
 from salesnb.io.validation import ROW, LoadedTable, validate_tables
-from salesnb.io.values import FORMAT_HINTS, constant, convert, is_missing
+from salesnb.io.values import FORMAT_HINTS, Converted, constant, convert, is_missing
 
 TOTAL_WORDS = re.compile(r"^\s*(grand\s+|sub\s*)?totals?\s*:?\s*$", re.IGNORECASE)
 
 
-def load(source: str | Path, mapping: str | Path | Mapping | None = None) -> Dataset:
+def load(source: str | Path, mapping: str | Path | Mapping | None = None, *,
+         allow_outside_data: bool | None = None) -> Dataset:
     """Load and validate a sales dataset.
 
     Parameters
@@ -33,6 +35,11 @@ def load(source: str | Path, mapping: str | Path | Mapping | None = None) -> Dat
     mapping
         A mapping file (or parsed :class:`Mapping`). Default: ``mapping.yml``
         inside ``source`` (or beside it, for a file).
+    allow_outside_data
+        Let the mapping read files outside the data folder (absolute paths, ``../``,
+        symbolic links leading out). Default: refused, unless the environment variable
+        ``SALESNB_ALLOW_OUTSIDE_DATA`` is ``1``. Values of such files are never quoted in
+        an error message.
 
     Returns
     -------
@@ -48,7 +55,7 @@ def load(source: str | Path, mapping: str | Path | Mapping | None = None) -> Dat
     ValidationError
         Anything wrong with the data; ``.problems`` lists every problem found.
     """
-    location = _locate(source)
+    location = _locate(source, allow_outside_data)
     try:
         spec = mapping if isinstance(mapping, Mapping) else read_mapping(
             mapping or _default_mapping(location))
@@ -58,12 +65,13 @@ def load(source: str | Path, mapping: str | Path | Mapping | None = None) -> Dat
         location.close()
 
 
-def _locate(source: str | Path) -> DataLocation:
+def _locate(source: str | Path, allow_outside: bool | None) -> DataLocation:
     try:
-        return DataLocation(source)
+        return DataLocation(source, allow_outside)
     except FileNotFoundError:
-        raise SourceError(f"data source {source} does not exist.\n    hint: give a folder of "
-                          "exports, a .xlsx/.duckdb file or a database URL.") from None
+        raise SourceError(f"data source {mask_url(str(source))} does not exist.\n    hint: "
+                          "give a folder of exports, a .xlsx/.duckdb file or a database URL."
+                          ) from None
 
 
 def _default_mapping(location: DataLocation) -> Path:
@@ -78,6 +86,7 @@ def _load(location: DataLocation, mapping: Mapping) -> Dataset:
     loaded: dict[str, LoadedTable] = {}
     provenance: dict[str, TableProvenance] = {}
     notes: list[str] = []
+    outside: set[str] = set()  # labels of files outside the data folder: values not quoted
     for name, spec in mapping.tables.items():
         try:
             raw = location.read(spec)
@@ -85,6 +94,10 @@ def _load(location: DataLocation, mapping: Mapping) -> Dataset:
             problems.append(exc.problem)
             continue
         prepared = _prepare(raw, spec, location)
+        notes += [f"{name}: {note}" for note in raw.notes]
+        if spec.source and not is_database_url(spec.source) and location.folder is not None \
+                and not location.inside(location.folder / spec.source):
+            outside.add(raw.label)
         problems += prepared.problems
         for reason, count in prepared.dropped.items():
             notes.append(f"{name}: dropped {count} {reason} row(s) from {raw.label}")
@@ -101,13 +114,43 @@ def _load(location: DataLocation, mapping: Mapping) -> Dataset:
                                            prepared.dropped, digest)
     problems += validate_tables(loaded, mapping.tactics, mapping.date_range)
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError([_without_values(p) if p.source in outside else p
+                               for p in problems])
+    notes += _drop_late_touches(loaded)
     for note in notes:
         warnings.warn(note, DataCleaningWarning, stacklevel=3)
     tables = {name: item.frame.drop(columns=ROW).reset_index(drop=True)
               for name, item in loaded.items()}
     return Dataset(tables, provenance, _fingerprint(mapping, provenance),
                    location.describe(), str(mapping.path) if mapping.path else None, notes)
+
+
+def _drop_late_touches(loaded: dict[str, LoadedTable]) -> list[str]:
+    """Leave out touches dated after their deal closed (a touch cannot have won it); a note
+    counts them and names their rows.
+    """
+    if "touches" not in loaded or "deals" not in loaded:
+        return []
+    touches = loaded["touches"].frame
+    closed = loaded["deals"].frame.set_index("deal_id")["close_date"]
+    closing = touches["deal_id"].map(closed)
+    late = (touches["touch_date"] > closing).fillna(False).astype(bool)
+    if not late.any():
+        return []
+    loaded["touches"].frame = touches[~late]
+    rows = sorted(int(r) for r in touches.loc[late, ROW])
+    shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10
+                                              else "")
+    return [f"touches: left out {int(late.sum())} touch(es) dated after their deal closed, "
+            f"from {loaded['touches'].source} (rows {shown})"]
+
+
+def _without_values(problem: Problem) -> Problem:
+    """The problem without example values (for a file outside the data folder)."""
+    if not problem.examples:
+        return problem
+    return dataclasses.replace(problem, examples=("(values of files outside the data folder "
+                                                  "are not shown)",))
 
 
 @dataclass
@@ -132,9 +175,15 @@ def _prepare(raw: RawTable, spec: TableSpec, location: DataLocation) -> _Prepare
             spec.table, "the source has no data rows", source=raw.label,
             hint="check that the right file, sheet or table is mapped")])
     dropped, notes = {}, []
+    if spec.skip_footer >= len(frame):
+        return _Prepared(None, problems=[Problem(
+            spec.table, f"skip_footer: {spec.skip_footer} would drop all {len(frame)} "
+            "data row(s)", source=raw.label,
+            hint=f"set tables.{spec.table}.skip_footer to the number of footer lines below "
+                 "the table (0 for none)")])
     if spec.skip_footer:
         frame = frame.iloc[:-spec.skip_footer]
-        dropped["footer"] = min(spec.skip_footer, len(raw.frame))
+        dropped["footer"] = spec.skip_footer
     for rule in spec.where:
         if rule.column not in frame:
             return _Prepared(None, problems=_missing_columns(frame, raw.label, spec))
@@ -157,11 +206,11 @@ def _prepare(raw: RawTable, spec: TableSpec, location: DataLocation) -> _Prepare
     if spec.source_columns:  # a table of constants only has no export debris
         frame, debris = _drop_export_debris(frame, spec)
         dropped.update(debris)
-    converted, unreadable, problems, lookups = _convert_columns(frame, raw.label, spec,
-                                                                location)
+    converted, unreadable, problems, lookups, read_notes = _convert_columns(
+        frame, raw.label, spec, location)
     converted, reshaped = _reshape(converted, spec, bool(problems))
-    return _Prepared(converted, frame, unreadable, dropped, problems, notes + reshaped,
-                     lookups)
+    return _Prepared(converted, frame, unreadable, dropped, problems,
+                     notes + read_notes + reshaped, lookups)
 
 
 def _reshape(out: pd.DataFrame, spec: TableSpec, has_problems: bool
@@ -203,7 +252,8 @@ def _drop_export_debris(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFr
     required = [spec.source_columns[f] for f in TABLES[spec.table].required
                 if f in spec.source_columns]
     says_total = frame[mapped].apply(
-        lambda col: col.astype("string").str.match(TOTAL_WORDS, na=False)).any(axis=1)
+        lambda col: col.astype("string[pyarrow]").str.match(TOTAL_WORDS.pattern, case=False,
+                                                            na=False)).any(axis=1)
     total = ~blank & says_total & missing[required].any(axis=1)
     duplicate = ~blank & ~total & frame.drop(columns=ROW).duplicated(keep="first")
     dropped = {"blank": int(blank.sum()), "'Total'": int(total.sum()),
@@ -216,7 +266,7 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec,
     """Convert every mapped column; return the frame, unreadable-cell masks and problems."""
     table = TABLES[spec.table]
     out = pd.DataFrame(index=frame.index)
-    unreadable, problems, lookups = {}, [], []
+    unreadable, problems, lookups, notes = {}, [], [], []
     for name, col in spec.columns.items():
         field = table.field(name)
         if col.column is None:
@@ -232,15 +282,12 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec,
         out[name] = result.values
         if not result.any_bad:
             continue
-        bad = result.bad
-        unreadable[name] = bad
-        examples = (tuple(pd.unique(frame.loc[bad, col.column].astype(str)))[:3]
-                    if col.column else (col.constant,))
-        problems.append(Problem(
-            spec.table, f"cannot read as {field.kind}", source=label,
-            column=col.column or f"constant for {name}",
-            rows=sorted(int(r) for r in frame.loc[bad, ROW]), examples=examples,
-            hint=FORMAT_HINTS.get(field.kind, "")))
+        findings, bad = _unread_values(result, col, field, name in table.required, frame,
+                                       label, spec.table)
+        problems += findings.problems
+        notes += findings.notes
+        if bad.any():
+            unreadable[name] = bad
     if spec.table == "leaders":
         out["role"] = pd.Series(LEADER_ROLE, index=out.index, dtype="string")
     if spec.table in TOTALS_TABLES and "market" not in spec.columns:
@@ -260,7 +307,63 @@ def _convert_columns(frame: pd.DataFrame, label: str, spec: TableSpec,
                 examples=tuple(pd.unique(frame.loc[result.bad, column].astype(str)))[:3],
                 hint=FORMAT_HINTS.get("number", "")))
     out[ROW] = frame[ROW]
-    return out, unreadable, problems, lookups
+    return out, unreadable, problems, lookups, notes
+
+
+@dataclass
+class _Findings:
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _unread_values(result: Converted, col: ColumnSpec, kind: Field, required: bool,
+                   frame: pd.DataFrame, label: str, table: str) -> tuple[_Findings, pd.Series]:
+    """The problems (and notes) of a column's unreadable values, and the rows still bad.
+
+    A year-9999 date ("no end date" in HR exports) is read as missing where the field is
+    optional, with a note; a date pandas cannot hold and any other unreadable value is a
+    problem with its rows and examples.
+    """
+    found = _Findings()
+    column = col.column or f"constant for {kind.name}"
+
+    def rows_of(mask: pd.Series) -> list[int]:
+        return sorted(int(r) for r in frame.loc[mask, ROW])
+
+    def examples(mask: pd.Series) -> tuple:
+        return tuple(pd.unique(frame.loc[mask, col.column].astype(str)))[:3] \
+            if col.column else (col.constant,)
+
+    bad = result.bad
+    placeholders = result.no_date if result.no_date is not None else bad & False
+    if placeholders.any() and not required:
+        found.notes.append(f"{placeholders.sum()} year-9999 date(s) in column {column!r} of "
+                           f"{label} read as 'no date' (rows {_listed(rows_of(placeholders))})")
+        bad = bad & ~placeholders
+    elif placeholders.any():
+        found.problems.append(Problem(
+            table, f"a year-9999 date stands for 'no date', but {kind.name} is required",
+            source=label, column=column, rows=rows_of(placeholders),
+            examples=examples(placeholders),
+            hint=f"give the real {kind.name}, or leave these rows out of the export"))
+    beyond = result.beyond if result.beyond is not None else bad & False
+    beyond = beyond & bad & ~placeholders
+    if beyond.any():
+        found.problems.append(Problem(
+            table, "a date outside the years 1678-2261 that salesnb can hold", source=label,
+            column=column, rows=rows_of(beyond), examples=examples(beyond),
+            hint="check the year (a typing slip?); an open-ended date is best left empty"))
+    rest = bad & ~placeholders & ~beyond
+    if rest.any():
+        found.problems.append(Problem(
+            table, f"cannot read as {kind.kind}", source=label, column=column,
+            rows=rows_of(rest), examples=examples(rest), hint=FORMAT_HINTS.get(kind.kind, "")))
+    return found, bad
+
+
+def _listed(rows: list[int], most: int = 10) -> str:
+    shown = ", ".join(str(r) for r in rows[:most])
+    return shown + (f" and {len(rows) - most} more" if len(rows) > most else "")
 
 
 CONTROL_FIELD = Field("control", "number", description="a control variable of totals")

@@ -8,14 +8,14 @@ only ever opened for reading.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import io
-from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from salesnb.errors import Problem
+from salesnb.io.file_readers import FILE_SUFFIXES, RawTable, SourceProblem, digest, read_file
+from salesnb.secrets import mask_url, mask_urls_in_text, text_secrets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,27 +23,13 @@ if TYPE_CHECKING:
 
     from salesnb.io.mapping import TableSpec
 
-FILE_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
-                 ".pq": "parquet", ".xlsx": "excel", ".xlsm": "excel"}
+__all__ = ["DATABASE_SUFFIXES", "OUTSIDE_DATA_VARIABLE", "DataLocation", "RawTable",
+           "SourceProblem", "is_database_url", "mask_url"]
+
 DATABASE_SUFFIXES = {".duckdb", ".ddb", ".db", ".sqlite", ".sqlite3"}
-
-
-class SourceProblem(Exception):
-    """A table's source cannot be read; carries the :class:`Problem` to report."""
-
-    def __init__(self, problem: Problem):
-        super().__init__(problem.describe())
-        self.problem = problem
-
-
-@dataclass
-class RawTable:
-    """A source table as exported, before any value is interpreted."""
-
-    frame: pd.DataFrame
-    label: str
-    first_row: int
-    digest: str
+OUTSIDE_DATA_VARIABLE = "SALESNB_ALLOW_OUTSIDE_DATA"
+"""Set to ``1`` (``--allow-outside-data``) to let a mapping read files outside the DATA
+folder; the notebooks of a report inherit it."""
 
 
 def is_database_url(source: str) -> bool:
@@ -51,25 +37,21 @@ def is_database_url(source: str) -> bool:
     return "://" in source and not source.startswith("file://")
 
 
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (safe for logs and reports)."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL we understand: show nothing secret-looking
-        return url.split("@")[-1]
-
-
 class DataLocation:
     """Where a dataset lives: a folder, one file (workbook/database) or a database URL."""
 
-    def __init__(self, source: str | Path):
+    def __init__(self, source: str | Path, allow_outside: bool | None = None):
         text = str(source)
         self.url: str | None = None
         self.path: Path | None = None
+        self.allow_outside = (os.environ.get(OUTSIDE_DATA_VARIABLE, "") == "1"
+                              if allow_outside is None else allow_outside)
         if is_database_url(text):
             self.url = text
+            if text.startswith("sqlite:"):  # never let the driver create a missing file
+                database = _sqlite_file(text)
+                if database is None or not Path(database).is_file():
+                    raise FileNotFoundError(mask_url(text))
         else:
             path = Path(text)
             if not path.exists():
@@ -92,14 +74,28 @@ class DataLocation:
         return mask_url(self.url) if self.url and self.path is None else str(self.path)
 
     def engine(self) -> sqlalchemy.Engine:
-        """A read-only SQLAlchemy engine for a database source (created once)."""
+        """A read-only SQLAlchemy engine for a database source (created once).
+
+        Read-only as the database enforces it: DuckDB opens the file ``read_only`` with
+        external access off (no ``COPY ... TO``, no reading other files); SQLite opens an
+        existing file in ``mode=ro`` and authorises reading only (no ``ATTACH``, no
+        ``VACUUM INTO``; a missing file is an error, never created);
+        PostgreSQL sessions default to read-only transactions.
+        """
         if self._engine is None:
             import sqlalchemy
 
             assert self.url is not None, "engine() is for database sources only"
-
-            read_only = {"read_only": True} if self.url.startswith("duckdb") else {}
-            self._engine = sqlalchemy.create_engine(self.url, connect_args=read_only)
+            url = sqlalchemy.engine.make_url(self.url)
+            options: dict = {}
+            if url.get_backend_name() == "duckdb":
+                options["connect_args"] = {"read_only": True,
+                                           "config": {"enable_external_access": False}}
+            elif url.get_backend_name() == "sqlite":
+                options["creator"] = _sqlite_reader(url.database)
+            elif url.get_backend_name() == "postgresql":
+                options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+            self._engine = sqlalchemy.create_engine(url, **options)
         return self._engine
 
     def close(self) -> None:
@@ -116,17 +112,7 @@ class DataLocation:
             return _read_file_query(self.folder, spec)
         if spec.source is None and spec.columns and not spec.source_columns:
             return _constants_only(spec)
-        path = self._file_for(spec)
-        kind = FILE_SUFFIXES.get(path.suffix.lower())
-        if kind == "csv":
-            return _read_csv(path, spec)
-        if kind == "parquet":
-            return _read_parquet(path, spec)
-        if kind == "excel":
-            return _read_excel(path, spec)
-        raise SourceProblem(Problem(
-            spec.table, f"cannot read files of type {path.suffix!r}", source=str(path),
-            hint="use .csv, .parquet, .xlsx or a database (.duckdb, .sqlite or a URL)."))
+        return read_file(self._file_for(spec), spec)
 
     def _file_for(self, spec: TableSpec) -> Path:
         if spec.source is None:
@@ -138,12 +124,55 @@ class DataLocation:
         path = Path(spec.source)
         if not path.is_absolute() and self.folder is not None:
             path = self.folder / path
+        if not self.allow_outside and not self.inside(path):
+            raise SourceProblem(Problem(
+                spec.table, f"the source {spec.source!r} is outside the data folder "
+                f"{self.folder}", source=f"tables.{spec.table}.source",
+                hint="copy the file into the data folder, or allow it explicitly with "
+                     f"--allow-outside-data ({OUTSIDE_DATA_VARIABLE}=1)"))
         if not path.is_file():
             raise SourceProblem(Problem(
                 spec.table, "source file not found", source=str(path),
                 hint=f"check tables.{spec.table}.source in the mapping (relative paths are "
                      f"read from {self.folder})."))
         return path
+
+
+    def inside(self, path: Path) -> bool:
+        """Whether ``path`` (symbolic links followed) lies inside the data folder."""
+        if self.folder is None:
+            return False
+        return path.resolve().is_relative_to(self.folder.resolve())
+
+
+def _sqlite_file(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).database
+    except Exception:
+        return None
+
+
+def _sqlite_reader(database: str | None):
+    """A connection factory opening an existing SQLite file read-only."""
+    import sqlite3
+
+    uri = Path(database or "").resolve().as_uri().replace("file://", "file:", 1) + "?mode=ro"
+
+    allowed = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+               sqlite3.SQLITE_PRAGMA, sqlite3.SQLITE_RECURSIVE, sqlite3.SQLITE_TRANSACTION}
+
+    def reading_only(action: int, *details: object) -> int:
+        # mode=ro still lets ATTACH and VACUUM INTO create files: only reading is authorised
+        return sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY
+
+    def connect() -> sqlite3.Connection:
+        con = sqlite3.connect(uri, uri=True)
+        con.set_authorizer(reading_only)
+        return con
+
+    return connect
 
 
 def _constants_only(spec: TableSpec) -> RawTable:
@@ -154,110 +183,11 @@ def _constants_only(spec: TableSpec) -> RawTable:
 
     values = repr(sorted((f, repr(c.constant)) for f, c in spec.columns.items()))
     return RawTable(pd.DataFrame(index=[0]), f"constants of tables.{spec.table}", first_row=1,
-                    digest=_digest(values.encode()))
+                    digest=digest(values.encode()))
 
 
 def _looks_like_file(name: str | None) -> bool:
     return name is not None and Path(name).suffix.lower() in FILE_SUFFIXES
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _read_csv(path: Path, spec: TableSpec) -> RawTable:
-    import pandas as pd
-
-    data = path.read_bytes()
-    if not data.strip():
-        raise SourceProblem(Problem(spec.table, "the file is empty", source=str(path),
-                                    hint="export the table again; it should have a header row."))
-    text = _decode(data, path, spec)
-    delimiter = spec.delimiter or ("\t" if path.suffix.lower() == ".tsv" else
-                                   sniff_delimiter(text))
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            sep=delimiter, skip_blank_lines=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise SourceProblem(Problem(spec.table, f"not a readable CSV file: {exc}",
-                                    source=str(path),
-                                    hint="check the delimiter (tables.X.delimiter) and quoting."),
-                            ) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(frame, str(path), first_row=2, digest=_digest(data))
-
-
-DELIMITERS = ",;\t|"
-"""The delimiters a CSV file may use when the mapping does not say (detected in this order)."""
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter of a CSV text among :data:`DELIMITERS` (a comma when it cannot tell,
-    e.g. for a file of one column).
-    """
-    import csv
-
-    sample = "\n".join(text.splitlines()[:50])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        return ","
-
-
-def _decode(data: bytes, path: Path, spec: TableSpec) -> str:
-    skipped = 0
-    if spec.encoding.lower().replace("-", "") == "utf8" and data.startswith(codecs.BOM_UTF8):
-        skipped = len(codecs.BOM_UTF8)  # tolerate the byte-order mark Excel writes
-    try:
-        return data[skipped:].decode(spec.encoding)
-    except LookupError:
-        raise SourceProblem(Problem(spec.table, f"unknown encoding {spec.encoding!r}",
-                                    source=str(path),
-                                    hint="use a Python codec name such as cp1252 or latin-1."),
-                            ) from None
-    except UnicodeDecodeError as exc:
-        position = exc.start + skipped
-        line = data.count(b"\n", 0, position) + 1
-        raise SourceProblem(Problem(
-            spec.table,
-            f"cannot decode as {spec.encoding}: byte 0x{data[position]:02x} at byte "
-            f"position {position} (line {line})",
-            source=str(path), rows=(line,),
-            hint=f"the file was probably saved by Excel in another encoding; set "
-                 f"tables.{spec.table}.encoding (for example cp1252) in the mapping.")) from None
-
-
-def _read_parquet(path: Path, spec: TableSpec) -> RawTable:
-    import pyarrow.parquet as pq
-
-    try:
-        frame = pq.read_table(path).to_pandas()
-    except Exception as exc:  # pyarrow raises several unrelated types for bad files
-        raise SourceProblem(Problem(spec.table, f"not a readable Parquet file: {exc}",
-                                    source=str(path))) from None
-    return RawTable(frame, str(path), first_row=1, digest=_digest(path.read_bytes()))
-
-
-def _read_excel(path: Path, spec: TableSpec) -> RawTable:
-    import openpyxl
-    import pandas as pd
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True)
-    except Exception as exc:
-        raise SourceProblem(Problem(spec.table, f"not a readable .xlsx workbook: {exc}",
-                                    source=str(path))) from None
-    sheets = workbook.sheetnames
-    workbook.close()
-    sheet = spec.sheet or sheets[0]
-    if sheet not in sheets:
-        raise SourceProblem(Problem(
-            spec.table, f"the workbook has no sheet named {sheet!r}", source=str(path),
-            hint=f"set tables.{spec.table}.sheet to one of {sheets}."))
-    frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(frame, f"{path} [sheet {sheet}]", first_row=2,
-                    digest=_digest(path.read_bytes() + sheet.encode()))
 
 
 def _read_file_query(folder: Path, spec: TableSpec) -> RawTable:
@@ -269,8 +199,12 @@ def _read_file_query(folder: Path, spec: TableSpec) -> RawTable:
     query = spec.query or ""
     label = f"{folder} (query for {spec.table})"
     try:
-        con = duckdb.connect()
-        con.execute("SET file_search_path = ?", [str(folder)])
+        statements = duckdb.extract_statements(query)
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            raise SourceProblem(Problem(
+                spec.table, "the query must be one SELECT statement (it may not write or "
+                "change settings)", source=label, hint="query: SELECT ... FROM 'file.csv'"))
+        con = _folder_connection(folder)
         relation = con.sql(query)
         frame = relation.df() if relation is not None else None
     except duckdb.Error as exc:
@@ -284,6 +218,33 @@ def _read_file_query(folder: Path, spec: TableSpec) -> RawTable:
     frame.columns = [str(c).strip() for c in frame.columns]
     digest = hashlib.sha256(query.encode() + pd_hash(frame)).hexdigest()
     return RawTable(frame, label, first_row=1, digest=digest)
+
+
+_QUERY_READERS = {".csv": "read_csv", ".tsv": "read_csv", ".txt": "read_csv",
+                  ".parquet": "read_parquet", ".pq": "read_parquet"}
+
+
+def _folder_connection(folder: Path):
+    """A DuckDB connection that sees the folder's data files, by name, and nothing else.
+
+    Each file is a view named as it is written in a query (``'opportunities.csv'``,
+    ``'2024/spend.csv'``); then file access is limited to the folder and locked, so a query
+    can read neither other files nor change the settings.
+    """
+    import duckdb
+
+    root = folder.resolve()
+    con = duckdb.connect()
+    con.execute("SET allowed_directories = ?", [[str(root) + os.sep]])
+    for path in sorted(root.rglob("*")):
+        reader = _QUERY_READERS.get(path.suffix.lower())
+        if reader and path.is_file() and path.resolve().is_relative_to(root):
+            name = path.relative_to(root).as_posix().replace('"', '""')
+            location = str(path).replace("'", "''")
+            con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM {reader}('{location}')")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
 
 
 def pd_hash(frame: pd.DataFrame) -> bytes:
@@ -318,6 +279,7 @@ def _read_sql(location: DataLocation, spec: TableSpec) -> RawTable:
         raise
     except Exception as exc:  # driver errors differ per database
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = mask_urls_in_text(reason, text_secrets([location.url or ""]))
         raise SourceProblem(Problem(spec.table, f"cannot read from the database: {reason}",
                                     source=where,
                                     hint="check the URL, the credentials and the table name."),

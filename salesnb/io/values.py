@@ -35,10 +35,25 @@ FORMAT_HINTS = {
 
 @dataclass
 class Converted:
-    """A converted column and the rows whose present values could not be read."""
+    """A converted column and the rows whose present values could not be read.
+
+    Attributes
+    ----------
+    values
+        The column in its canonical type.
+    bad
+        The rows whose present value could not be read.
+    no_date
+        Among ``bad``, the year-9999 placeholders of "no date" (HR's ``9999-12-31``): the
+        caller reads them as missing where the field is optional.
+    beyond
+        Among ``bad``, real dates outside the years pandas holds (1678-2261).
+    """
 
     values: pd.Series
     bad: pd.Series
+    no_date: pd.Series | None = None
+    beyond: pd.Series | None = None
 
     @property
     def any_bad(self) -> bool:
@@ -48,8 +63,8 @@ class Converted:
 
 def is_missing(raw: pd.Series) -> pd.Series:
     """True where a raw value is empty (NaN, None, blank or a token like 'N/A')."""
-    as_text = raw.astype("string").str.strip().str.casefold()
-    return raw.isna() | as_text.isin(MISSING_TOKENS).fillna(True)
+    as_text = raw.astype("string[pyarrow]").str.strip().str.lower()  # vectorised in Arrow
+    return raw.isna() | as_text.isin(MISSING_TOKENS).fillna(True).astype(bool)
 
 
 def convert(raw: pd.Series, spec: ColumnSpec, field: Field) -> Converted:
@@ -70,10 +85,13 @@ def convert(raw: pd.Series, spec: ColumnSpec, field: Field) -> Converted:
         values, bad = _years_before(raw.where(~missing), spec)
         return Converted(values, bad & ~missing)
     reader = _READERS[field.kind]
-    values, bad = reader(raw.where(~missing), missing, spec, field)
+    read = reader(raw.where(~missing), missing, spec, field)
+    values, bad = read[0], read[1] & ~missing
     if spec.scale is not None:
         values = values * spec.scale
-    return Converted(values, bad & ~missing)
+    if len(read) == 4:  # dates: placeholders and out-of-range values, among the bad
+        return Converted(values, bad, read[2] & bad, read[3] & bad)
+    return Converted(values, bad)
 
 
 def _translated(raw: pd.Series, table: dict[str, str]) -> pd.Series:
@@ -114,7 +132,8 @@ def _read_id(raw, missing, spec, field):
 
 def _read_number(raw, missing, spec, field):
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        return raw.astype(float), pd.Series(False, index=raw.index)
+        values, bad = _finite(raw.astype(float))
+        return values, bad & raw.notna()
     pattern = _NUMBER_PATTERNS[spec.number]
 
     def parse(v):
@@ -133,27 +152,123 @@ def _read_number(raw, missing, spec, field):
         number = float(text) * (-1 if negative else 1)
         return number / 100 if percent else number
 
-    values = raw.map(parse, na_action="ignore").astype(float)
-    return values, values.isna()
+    return _finite(raw.map(parse, na_action="ignore").astype(float))
+
+
+def _finite(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers with infinities (``inf`` in Parquet, ``1e400`` overflowing) marked unreadable."""
+    infinite = pd.Series(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)),
+                         index=values.index)
+    return values.where(~infinite), values.isna() | infinite
+
+
+ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?)?)?$")
+"""The ISO shapes read without ``date_format``: ``2024-01``, ``2024-01-15``, and a time with
+an optional zone (``2024-01-15T10:30:00.000+0000``). Anything else, even a prefix of a date
+(``2024-01-15garbage``, ``2024-07-291``), is unreadable."""
+NO_DATE = r"(?:^|\D)9999(?:\D|$)"
+"""A year 9999 (``9999-12-31``, ``31.12.9999``): the "no end date" of HR and ERP exports."""
 
 
 def _read_date(raw, missing, spec, field):
-    def parse(v):
-        if isinstance(v, datetime | date | pd.Timestamp | np.datetime64):
-            return pd.Timestamp(v)
-        text = str(v).strip()
-        try:
-            if spec.date_format:
-                return pd.Timestamp(datetime.strptime(text, spec.date_format))
-            return pd.Timestamp(date.fromisoformat(text[:10])) if len(text) >= 10 else \
-                pd.Timestamp(datetime.strptime(text, "%Y-%m"))
-        except ValueError:
-            return pd.NaT
+    """Dates, parsed strictly and vectorised (``pd.to_datetime(format=...)``).
 
-    values = pd.to_datetime(raw.map(parse, na_action="ignore"))
+    A timestamp's time zone is dropped (the date is read as written); a year-9999
+    placeholder is "no date" (``Converted.no_date``) and a real date pandas cannot hold is
+    out of range (``Converted.beyond``).
+    """
+    stamps, text = _split_dates(raw)
+    parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    in_range = _in_ns_range(stamps)
+    parsed[stamps.index[in_range]] = stamps[in_range].astype("datetime64[ns]").to_numpy()
+    if len(text):
+        if spec.date_format:
+            try:
+                read = pd.to_datetime(text, format=spec.date_format, errors="coerce")
+            except ValueError:  # a bad directive ('%Q'): nothing can be read with it
+                read = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        else:
+            read = pd.to_datetime(text.where(text.str.match(ISO_DATE.pattern)),
+                                  format="ISO8601", errors="coerce")
+        parsed[text.index] = read.astype("datetime64[ns]").to_numpy()
     if field.kind == "month":
-        values = values.dt.to_period("M").dt.to_timestamp()
-    return values.astype("datetime64[ns]"), values.isna()
+        parsed = parsed.dt.to_period("M").dt.to_timestamp()
+    unread = parsed.isna() & raw.notna()
+    as_text = raw.astype("string[pyarrow]")
+    no_date = unread & as_text.str.contains(NO_DATE).fillna(False).astype(bool)
+    if len(stamps):
+        no_date[stamps.index] = no_date[stamps.index] | (stamps.dt.year == 9999)
+    beyond = unread & ~no_date & _beyond_pandas(as_text, stamps, spec)
+    return parsed.astype("datetime64[ns]"), unread, no_date, beyond
+
+
+def _split_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The present values that already are timestamps (Excel, Parquet, databases), as
+    ``datetime64`` of any unit, and those that are text (stripped, any zone removed).
+    """
+    present = raw.dropna()
+    if pd.api.types.is_datetime64_any_dtype(present):
+        return _naive(present), pd.Series(dtype="string")
+    kind = pd.api.types.infer_dtype(present, skipna=True)
+    if kind in ("string", "empty"):
+        return pd.Series(dtype="datetime64[ns]"), _without_zone(present)
+    is_stamp = present.map(lambda v: isinstance(v, datetime | date | np.datetime64))
+    stamps = present[is_stamp]
+    wall = np.array([_wall_clock(v) for v in stamps], dtype="datetime64[us]")
+    return pd.Series(wall, index=stamps.index), _without_zone(present[~is_stamp])
+
+
+_HAS_TIME = r"\d{2}:\d{2}"
+_ZONE_SUFFIX = r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _without_zone(text: pd.Series) -> pd.Series:
+    """Text dates, stripped, with the zone of a timestamp removed: read as written.
+
+    Arrow-backed strings, so the pattern work runs vectorised (RE2), not value by value.
+    """
+    text = text.astype("string[pyarrow]").str.strip()
+    timed = text.str.contains(_HAS_TIME).fillna(False).astype(bool)
+    if timed.any():
+        text = text.copy()
+        text[timed] = text[timed].str.replace(_ZONE_SUFFIX, "", regex=True)
+    return text
+
+
+def _wall_clock(value) -> np.datetime64:
+    if isinstance(value, np.datetime64):
+        return value
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    return np.datetime64(value.replace(tzinfo=None), "us")
+
+
+def _naive(values: pd.Series) -> pd.Series:
+    """Timestamps without a zone: a zoned one keeps its wall-clock time (as written)."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_localize(None)
+    return values
+
+
+def _in_ns_range(stamps: pd.Series) -> pd.Series:
+    """Which timestamps fit pandas' nanosecond range (years 1678-2261)."""
+    if not len(stamps):
+        return pd.Series(dtype=bool)
+    years = stamps.dt.year
+    return (years > 1677) & (years < 2262)
+
+
+def _beyond_pandas(as_text: pd.Series, stamps: pd.Series, spec: ColumnSpec) -> pd.Series:
+    """Values that are real dates, but outside the years pandas can hold."""
+    beyond = pd.Series(False, index=as_text.index)
+    if len(stamps):
+        beyond[stamps.index] = ~_in_ns_range(stamps)
+    if not spec.date_format:
+        year = pd.to_numeric(as_text.str.strip().str.extract(r"^(\d{4})-\d{2}", expand=False),
+                             errors="coerce")
+        beyond |= ((year < 1678) | (year > 2261)).fillna(False).astype(bool)
+    return beyond
 
 
 def _read_bool(raw, missing, spec, field):
