@@ -557,3 +557,17 @@ def test_a_database_source_cannot_be_written_through_a_query(tmp_path, capsys, k
     err = capsys.readouterr().err
     assert "cannot read from the database" in err and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_a_date_format_with_a_zone_keeps_each_date_as_written(tmp_path):
+    folder = make_base(tmp_path)
+    in_mapping("      close_date: close_date\n",
+               "      close_date: {column: close_date, date_format: '%Y-%m-%d %H:%M %z'}\n"
+               )(folder)
+    for day, zone in (("2024-01-20", "+0200"), ("2024-02-10", "-0500"), ("2024-01-25", "+0000"),
+                      ("2024-02-20", "+0100"), ("2024-02-28", "+0530")):
+        edit("deals.csv", f"{day},", f"{day} 23:30 {zone},")(folder)
+    dates = salesnb.load(folder).deals["close_date"]
+    assert (dates.dt.strftime("%H:%M") == "23:30").all()
+    assert dates.dt.strftime("%Y-%m-%d").tolist() == ["2024-01-20", "2024-02-10", "2024-01-25",
+                                                       "2024-02-20", "2024-02-28"]

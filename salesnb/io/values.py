@@ -8,6 +8,7 @@ is guessed silently: a value that does not fit the declared format is bad.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -185,10 +186,14 @@ def _read_date(raw, missing, spec, field):
     if len(text):
         if spec.date_format:
             try:
-                read = pd.to_datetime(text, format=spec.date_format, errors="coerce")
+                with warnings.catch_warnings():  # mixed zones (%z): handled by _as_naive
+                    warnings.simplefilter("ignore", FutureWarning)
+                    read = _as_naive(pd.to_datetime(text, format=spec.date_format,
+                                                    errors="coerce"))
             except ValueError:  # a bad directive ('%Q'): nothing can be read with it
                 read = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
         else:
+            text = _without_zone(text)
             read = pd.to_datetime(text.where(text.str.match(ISO_DATE.pattern)),
                                   format="ISO8601", errors="coerce")
         parsed[text.index] = read.astype("datetime64[ns]").to_numpy()
@@ -205,30 +210,35 @@ def _read_date(raw, missing, spec, field):
 
 def _split_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The present values that already are timestamps (Excel, Parquet, databases), as
-    ``datetime64`` of any unit, and those that are text (stripped, any zone removed).
+    ``datetime64`` of any unit, and those that are text (stripped, as Arrow strings).
     """
     present = raw.dropna()
     if pd.api.types.is_datetime64_any_dtype(present):
         return _naive(present), pd.Series(dtype="string")
     kind = pd.api.types.infer_dtype(present, skipna=True)
     if kind in ("string", "empty"):
-        return pd.Series(dtype="datetime64[ns]"), _without_zone(present)
+        return pd.Series(dtype="datetime64[ns]"), _stripped(present)
     is_stamp = present.map(lambda v: isinstance(v, datetime | date | np.datetime64))
     stamps = present[is_stamp]
     wall = np.array([_wall_clock(v) for v in stamps], dtype="datetime64[us]")
-    return pd.Series(wall, index=stamps.index), _without_zone(present[~is_stamp])
+    return pd.Series(wall, index=stamps.index), _stripped(present[~is_stamp])
 
 
 _HAS_TIME = r"\d{2}:\d{2}"
 _ZONE_SUFFIX = r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
 
-def _without_zone(text: pd.Series) -> pd.Series:
-    """Text dates, stripped, with the zone of a timestamp removed: read as written.
-
-    Arrow-backed strings, so the pattern work runs vectorised (RE2), not value by value.
+def _stripped(text: pd.Series) -> pd.Series:
+    """Text values as Arrow-backed strings, stripped: pattern work then runs vectorised
+    (RE2), not value by value.
     """
-    text = text.astype("string[pyarrow]").str.strip()
+    return text.astype("string[pyarrow]").str.strip()
+
+
+def _without_zone(text: pd.Series) -> pd.Series:
+    """ISO text dates with the zone of a timestamp removed: the date is read as written (a
+    ``date_format`` with ``%z`` keeps its zone).
+    """
     timed = text.str.contains(_HAS_TIME).fillna(False).astype(bool)
     if timed.any():
         text = text.copy()
@@ -242,6 +252,16 @@ def _wall_clock(value) -> np.datetime64:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     return np.datetime64(value.replace(tzinfo=None), "us")
+
+
+def _as_naive(read: pd.Series) -> pd.Series:
+    """Parsed dates without zones, each keeping its wall-clock time: a format with ``%z``
+    gives zoned timestamps (one zone: a zoned dtype; several: objects).
+    """
+    if read.dtype == object:
+        read = read.map(lambda v: v.replace(tzinfo=None) if isinstance(v, datetime) else v)
+        return pd.to_datetime(read, errors="coerce")
+    return _naive(read)
 
 
 def _naive(values: pd.Series) -> pd.Series:
