@@ -32,3 +32,13 @@ def test_benchmark_tools_agree_on_a_small_dataset(tmp_path, capsys):
         assert tool in out
     assert "failed" not in out
     assert "x of hand SQL" in out
+
+
+def test_the_load_benchmark_runs_and_keeps_every_row(capsys):
+    spec = importlib.util.spec_from_file_location(
+        "load_bench", PROJECT_DIR / "benchmarks" / "load_bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "x plain pandas" in out and "failed" not in out

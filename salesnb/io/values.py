@@ -200,11 +200,16 @@ def _read_date(raw, missing, spec, field):
     if field.kind == "month":
         parsed = parsed.dt.to_period("M").dt.to_timestamp()
     unread = parsed.isna() & raw.notna()
-    as_text = raw.astype("string[pyarrow]")
-    no_date = unread & as_text.str.contains(NO_DATE).fillna(False).astype(bool)
-    if len(stamps):
-        no_date[stamps.index] = no_date[stamps.index] | (stamps.dt.year == 9999)
-    beyond = unread & ~no_date & _beyond_pandas(as_text, stamps, spec)
+    no_date = pd.Series(False, index=raw.index)
+    beyond = pd.Series(False, index=raw.index)
+    if unread.any():  # why they are unread: only for those (most columns have none)
+        as_text = raw[unread].astype("string[pyarrow]")
+        stamps = stamps[stamps.index.isin(as_text.index)]
+        placeholder = as_text.str.contains(NO_DATE).fillna(False).astype(bool)
+        if len(stamps):
+            placeholder[stamps.index] = placeholder[stamps.index] | (stamps.dt.year == 9999)
+        no_date[as_text.index] = placeholder
+        beyond[as_text.index] = ~placeholder & _beyond_pandas(as_text, stamps, spec)
     return parsed.astype("datetime64[ns]"), unread, no_date, beyond
 
 
