@@ -469,7 +469,6 @@ def test_a_file_outside_the_data_folder_loads_only_when_allowed_and_is_never_quo
         salesnb.load(folder)
     with pytest.raises(ValidationError) as info:  # allowed: read, but its values not quoted
         salesnb.load(folder, allow_outside_data=True)
-    assert "L2" not in str(info.value) or secret_value not in str(info.value)
     assert secret_value not in str(info.value) and "not shown" in str(info.value)
     monkeypatch.setenv("SALESNB_ALLOW_OUTSIDE_DATA", "0")  # restored after the test
     assert main(["validate", str(folder), "--allow-outside-data"]) == 1
