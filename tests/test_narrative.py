@@ -52,7 +52,7 @@ def test_the_planted_style_and_interaction_are_found(demo_findings, truth):
 def test_every_finding_states_its_uncertainty_and_at_most_five(demo_findings):
     _, _, findings = demo_findings
     assert 3 <= len(findings) <= 5
-    assert findings["finding"].str.contains("95% CI").all()
+    assert findings["finding"].str.contains("likely between").all()
     markdown = narrative.as_markdown(findings)
     assert markdown.startswith("1. **Tactics.**") and markdown.count("\n") == len(findings) - 1
 

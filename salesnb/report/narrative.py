@@ -32,6 +32,7 @@ import pandas as pd
 from salesnb.models.attrition import ATTRITION_REFERENCES
 from salesnb.models.drivers import CLAIM_LEVEL
 from salesnb.models.multiplicity import adjust_pvalues
+from salesnb.report.labels import value_label
 from salesnb.report.words import describe_effect, money, with_findings
 
 __all__ = ["Finding", "as_markdown", "bullets", "claimed", "describe_effect", "extremes",
@@ -85,11 +86,11 @@ def _tactic_findings(table: pd.DataFrame | None, currency: str) -> list[Finding]
     cheap, dear = ranked.iloc[0], ranked.iloc[-1]
     ratio = dear["program_cac"] / cheap["program_cac"]
     sentence = (f"{_words(cheap['tactic']).capitalize()} win new customers at the lowest "
-                f"cost: {money(cheap['program_cac'], currency)} each (95% CI "
-                f"{money(cheap['program_cac_low'])}-{money(cheap['program_cac_high'])}); "
+                f"cost: {money(cheap['program_cac'], currency)} each (likely between "
+                f"{money(cheap['program_cac_low'])} and {money(cheap['program_cac_high'])}); "
                 f"{_words(dear['tactic'])} cost the most, "
-                f"{money(dear['program_cac'], currency)} (95% CI "
-                f"{money(dear['program_cac_low'])}-{money(dear['program_cac_high'])}), "
+                f"{money(dear['program_cac'], currency)} (likely between "
+                f"{money(dear['program_cac_low'])} and {money(dear['program_cac_high'])}), "
                 f"{ratio:.1f} times as much.")
     return [Finding("tactics", sentence, 0.0)]
 
@@ -132,9 +133,10 @@ def _style_findings(effects: pd.DataFrame, suite) -> list[Finding]:
     if clear.empty:
         low, high = styles["ci_low"].min(), styles["ci_high"].max()
         return [Finding("leadership style", "No difference in cost per customer by "
-                        "leadership style that the data can show (multipliers between "
-                        f"{low:.2f} and {high:.2f} are all consistent with it, and no gap "
-                        "beats styles shuffled at random between leaders).", 1.0)]
+                        "leadership style that the data can show (anything from "
+                        f"{_percent_change(low)} to {_percent_change(high)} is consistent "
+                        "with it, and no gap beats styles shuffled at random between "
+                        "leaders).", 1.0)]
     best = _stated(clear).iloc[0]
     return [Finding("leadership style", best["finding"], float(best["p_permutation"]))]
 
@@ -156,9 +158,9 @@ def _budget_findings(allocation, currency: str) -> list[Finding]:
     customers, cac = summary.loc["expected_customers"], summary.loc["program_cac"]
     if customers["change_low"] <= 0:
         return [Finding("budget", "Moving budget between tactics would not clearly win more "
-                        "customers at the same spend (95% CI of the change "
-                        f"{customers['change_low']:+.0f} to {customers['change_high']:+.0f} "
-                        "a month).", 1.0)]
+                        "customers at the same spend (the change is likely between "
+                        f"{customers['change_low']:+.0f} and {customers['change_high']:+.0f} "
+                        "customers a month).", 1.0)]
     moved = allocation.table.assign(label=allocation.labels).sort_values("change")
     current = float(allocation.table["current_spend"].sum())
     total = ("at the same total of" if abs(allocation.budget - current) <= 1e-6 * current
@@ -166,11 +168,11 @@ def _budget_findings(allocation, currency: str) -> list[Finding]:
     sentence = (f"Moving budget from {_words(moved.iloc[0]['label'])} towards "
                 f"{_words(moved.iloc[-1]['label'])}, {total} "
                 f"{money(allocation.budget, currency)} a month, would win about "
-                f"{customers['change']:.0f} more new customers a month (95% CI "
-                f"{customers['change_low']:.0f}-{customers['change_high']:.0f}) and bring "
-                f"program CAC from {money(cac['before'], currency)} to "
-                f"{money(cac['after'], currency)} (95% CI {money(cac['after_low'])}-"
-                f"{money(cac['after_high'])}).")
+                f"{customers['change']:.0f} more new customers a month (likely between "
+                f"{customers['change_low']:.0f} and {customers['change_high']:.0f}) and bring "
+                f"the tactic spend per new customer from {money(cac['before'], currency)} to "
+                f"{money(cac['after'], currency)} (likely between {money(cac['after_low'])} "
+                f"and {money(cac['after_high'])}).")
     if allocation.table["extrapolated"].any():
         sentence += " Some tactics would leave the spend range seen so far: test in steps."
     return [Finding("budget", sentence, 0.0)]
@@ -209,8 +211,14 @@ def _people_findings(suite, currency: str) -> list[Finding]:
     return [Finding("people", sentence, float(row["p"]))]
 
 
+def _percent_change(multiplier: float) -> str:
+    """``0.83`` -> ``"17% lower"``, ``1.2`` -> ``"20% higher"``."""
+    change = (multiplier - 1) * 100
+    return f"{abs(change):.0f}% {'lower' if change < 0 else 'higher'}"
+
+
 def _words(text: str) -> str:
-    return str(text).replace("_", " ")
+    return value_label(text)
 
 
 def as_markdown(findings: pd.DataFrame) -> str:

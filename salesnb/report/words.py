@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.models.drivers import CLAIM_LEVEL, leadership_term
+from salesnb.report.labels import value_label
 
 
 def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,
@@ -19,6 +20,8 @@ def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,
                     permutation_p: float | None = None) -> str:
     """One plain-English sentence about a CAC multiplier, never overstating.
 
+    The range is the 95% interval, said as "likely between 18% and 42% lower".
+
     An interval that includes 1 is reported as "no clear difference" with its range; an
     unbounded one (the wild bootstrap with very few teams) as "the data cannot pin this
     down". A leadership term checked against permuted labels (``permutation_p``; NaN: the
@@ -26,22 +29,22 @@ def describe_effect(term: str, estimate: float, ci_low: float, ci_high: float,
     """
     label = _label(term, references or {})
     if not (np.isfinite(ci_high) and ci_low > 0):
-        return (f"{label}: the data cannot pin this down (the 95% interval is unbounded: "
-                "too few teams).")
+        return (f"{label}: the data cannot pin this down (too few teams to say even roughly "
+                "how large it is).")
     if ci_low <= 1 <= ci_high:
-        return (f"{label}: no clear difference in {subject} (95% CI from "
-                f"{_change(ci_low)} to {_change(ci_high)}).")
+        return (f"{label}: no clear difference in {subject} (likely between "
+                f"{_change(ci_low)} and {_change(ci_high)}).")
     if permutation_p is not None and not permutation_p < CLAIM_LEVEL:
         why = ("a gap this size also appears when styles are shuffled at random between "
                "leaders" if np.isfinite(permutation_p) else
                "too few leaders to check it against styles shuffled at random")
         return (f"{label}: no difference in {subject} that the data can show ({why}; "
-                f"95% CI from {_change(ci_low)} to {_change(ci_high)}).")
+                f"likely between {_change(ci_low)} and {_change(ci_high)}).")
     direction = "lower" if estimate < 1 else "higher"
     size = abs(1 - estimate) * 100
     bounds = sorted(abs(1 - b) * 100 for b in (ci_low, ci_high))
     return (f"{label}: {size:.0f}% {direction} {subject} "
-            f"(95% CI {bounds[0]:.0f}-{bounds[1]:.0f}%).")
+            f"(likely between {bounds[0]:.0f}% and {bounds[1]:.0f}% {direction}).")
 
 
 def with_findings(effects: pd.DataFrame, references: dict[str, str] | None = None,
@@ -88,8 +91,7 @@ def _change(multiplier: float) -> str:
 
 
 def _label(term: str, references: dict[str, str]) -> str:
-    def words(text: str) -> str:
-        return text.replace("_", " ")
+    words = value_label
 
     parts = dict(part.partition("=")[::2] for part in term.split(":"))
     if len(parts) == 2 and {"tactic", "decision_style"} <= set(parts):
@@ -106,9 +108,9 @@ def _label(term: str, references: dict[str, str]) -> str:
     if name == "recognition":
         return "Teams whose leader recognises reps (vs not)"
     if name == "years10":
-        return "Each 10 more years of leader industry experience"
+        return "Each 10 more years of the leader's industry experience"
     if name == "admin10":
-        return "Each 10 more points of leader time on admin"
+        return "Each 10 more points of the leader's time on admin"
     if name == "training10":
-        return "Each 10 more hours of leader training"
+        return "Each 10 more hours of the leader's training"
     return term
