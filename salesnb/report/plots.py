@@ -1,7 +1,10 @@
-"""Plots for the notebooks and reports (matplotlib/seaborn).
+"""Plots for the notebooks and reports (matplotlib/seaborn), readable in five seconds.
 
 Like seaborn: the data or fitted object first, keywords after, ``ax=`` accepted, the Axes
-returned; nothing is shown or saved here.
+returned; nothing is shown or saved here. Every chart takes ``title=`` (a finding, such as
+"Referrals win customers cheapest"; a plain description by default), labels in words
+(:mod:`salesnb.report.labels`), money ticks such as ``"1.5k USD"`` (:func:`money_ticks`) and
+one colour per tactic or style on every page (:func:`salesnb.report.labels.colour_for`).
 
 Metrics and models:
 
@@ -11,13 +14,13 @@ Metrics and models:
 - :func:`cac_heatmap`: estimated CAC of every tactic under every decision style.
 - :func:`group_bars`: one measure per group (attrition rate, turnover cost per customer...).
 
-Curves and budget:
+Curves and budget (:mod:`salesnb.report.plot_curves`):
 
 - :func:`response_curves`: per tactic, observed customers per team-month (means of spend bins)
   against per-team monthly spend, the fitted curve of the typical team and its bootstrap band.
 - :func:`marginal_cac`: marginal CAC against organisation monthly spend, with its band and
   a marker at current spend.
-- :func:`allocation_bars`: current and optimised monthly spend per tactic (``*`` marks spend
+- :func:`allocation_bars`: current and suggested monthly spend per tactic (``*`` marks spend
   outside the observed range).
 """
 
@@ -28,200 +31,177 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from salesnb.curves.formulas import percentile_interval, response, safe_ratio
-from salesnb.curves.response import ResponseCurves
+from salesnb.report.labels import colour_for, colours_for, column_label, term_label, value_label
+from salesnb.report.plot_axes import (
+    HATCHES,
+    axes_for,
+    baseline_label,
+    money_axis,
+    money_ticks,
+    multiplier_axis,
+    set_title,
+    set_xlabel,
+    variants,
+)
+from salesnb.report.plot_curves import allocation_bars, marginal_cac, response_curves
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from salesnb.curves.budget import Allocation
+__all__ = ["allocation_bars", "cac_bars", "cac_heatmap", "cac_trend", "effects_forest",
+           "group_bars", "marginal_cac", "money_ticks", "response_curves"]
 
-GRID_POINTS = 100
-
-
-def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    return plt.figure().add_subplot()
-
-
-def _colours(n: int) -> list:
-    import seaborn as sns
-
-    return sns.color_palette(n_colors=n)
+NEUTRAL = "#4d4d4d"
+"""Points and lines that stand for no tactic or style (leader traits, regions)."""
+COUNTS = ("new_customers", "deals", "won_deals", "exits", "customers_before",
+          "customers_after")
+"""Measures that are counts, not money: their ticks get k/M but no currency."""
+DASHES: tuple[object, ...] = ("", (4, 2), (1, 2), (4, 2, 1, 2))
+"""seaborn dashes of :data:`~salesnb.report.plot_axes.LINE_STYLES`, for lines sharing a colour."""
 
 
-def response_curves(curves: ResponseCurves, ax: Axes | None = None,
-                    tactics: list | None = None, bins: int = 8, level: float = 0.95,
-                    per: str = "team per month") -> Axes:
-    """Observed points, fitted curve and bootstrap band per tactic (per team-month scale).
-
-    Parameters
-    ----------
-    curves : fitted response curves.
-    tactics : tactics (or labels) to draw; default all.
-    bins : spend bins (equal counts) whose mean customers are drawn as points.
-    per : what one point is, for the axis labels (``"market per week"`` for the curves of
-        a weekly marketing-mix model).
-
-    Returns
-    -------
-    Axes
-        One line, one point set and one band per unit drawn.
-    """
-    ax = _axes(ax)
-    units = _units(curves, tactics)
-    for colour, unit in zip(_colours(len(units)), units, strict=True):
-        label = curves.labels[unit]
-        points = _binned(curves.cells[curves.cells["unit"] == unit], bins)
-        ax.scatter(points["effective_spend"], points["new_customers"], color=colour, s=18,
-                   alpha=0.8)
-        x = np.geomspace(points["effective_spend"].min(), points["effective_spend"].max(),
-                         GRID_POINTS)
-        values = response(curves.form, curves.all_parameters()[:, [unit]], x[:, None, None],
-                          curves.reference_spend)[:, :, 0]  # (grid, 1 + draws)
-        low, high = percentile_interval(values[:, 1:].T, level)
-        ax.plot(x, values[:, 0], color=colour, label=label)
-        ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
-    ax.set_xlabel(f"spend per {per}")
-    ax.set_ylabel(f"new customers per {per}")
-    ax.set_title(f"Response curves ({curves.form}; points: means of spend bins)")
-    ax.legend(fontsize="small")
-    return ax
-
-
-def _binned(cells: pd.DataFrame, bins: int) -> pd.DataFrame:
-    groups = pd.qcut(cells["effective_spend"], q=min(bins, len(cells)), duplicates="drop")
-    return cells.groupby(groups, observed=True)[["effective_spend", "new_customers"]].mean()
-
-
-def marginal_cac(curves: ResponseCurves, ax: Axes | None = None, tactics: list | None = None,
-                 level: float = 0.95) -> Axes:
-    """Marginal CAC against organisation monthly spend, per tactic, with current spend marked.
-
-    The x range of each tactic is its observed per-team range times the teams running it.
-
-    Returns
-    -------
-    Axes
-        One line, one band and one current-spend marker per unit drawn.
-    """
-    ax = _axes(ax)
-    units = _units(curves, tactics)
-    for colour, unit in zip(_colours(len(units)), units, strict=True):
-        row = curves.units.iloc[unit]
-        x = np.geomspace(row["observed_low"], row["observed_high"], GRID_POINTS)
-        x = x * row["teams_per_month"]
-        marginal = safe_ratio(1.0, np.stack([curves.slope_matrix(np.array([v]), np.array([unit]))
-                                             [:, 0] for v in x]))  # (grid, 1 + draws)
-        low, high = percentile_interval(marginal[:, 1:].T, level)
-        ax.plot(x, marginal[:, 0], color=colour, label=curves.labels[unit])
-        ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
-        current = row["current_spend"]
-        now = safe_ratio(1.0, curves.slope_matrix(np.array([current]), np.array([unit]))[0, 0])
-        ax.scatter([current], [now], color=colour, edgecolor="black", zorder=3, s=30)
-    ax.set_xlabel("monthly spend on the tactic (whole organisation)")
-    ax.set_ylabel("marginal CAC (cost of the next new customer)")
-    ax.set_title("Marginal CAC (dots: current spend)")
-    ax.legend(fontsize="small")
-    return ax
-
-
-def allocation_bars(allocation: Allocation, ax: Axes | None = None) -> Axes:
-    """Current and optimised monthly spend per tactic as grouped horizontal bars.
-
-    Returns
-    -------
-    Axes
-        Two bars per unit (current, optimised).
-    """
-    import seaborn as sns
-
-    ax = _axes(ax)
-    table = allocation.table
-    labels = [f"{label} *" if flagged else label
-              for label, flagged in zip(allocation.labels, table["extrapolated"], strict=True)]
-    long = pd.DataFrame({
-        "tactic": labels * 2,
-        "spend": np.concatenate([table["current_spend"], table["new_spend"]]),
-        "allocation": ["current"] * len(table) + ["optimised"] * len(table),
-    })
-    sns.barplot(long, x="spend", y="tactic", hue="allocation", orient="h", ax=ax)
-    ax.set_xlabel("monthly spend (whole organisation)")
-    ax.set_ylabel("")
-    ax.set_title("Budget allocation (* outside the observed spend range)")
-    return ax
-
-
-def _units(curves: ResponseCurves, tactics: list | None) -> list[int]:
-    if tactics is None:
-        return list(range(len(curves.units)))
-    return sorted({int(u) for tactic in tactics for u in curves.select(tactic)})
+def _with_currency(text: str, currency: str) -> str:
+    return f"{text} ({currency})" if currency else text
 
 
 def cac_bars(intervals: pd.DataFrame, by: str = "tactic", measure: str = "program_cac",
-             ax: Axes | None = None, currency: str = "") -> Axes:
-    """CAC per group as horizontal bars, cheapest first, with the interval as error bars.
+             ax: Axes | None = None, currency: str = "", title: str | None = None) -> Axes:
+    """CAC per group as horizontal bars, cheapest on top, with the interval as error bars and
+    the value written at the end of each bar.
 
     ``intervals`` comes from :func:`salesnb.metrics.cac_intervals` (columns ``measure``,
-    ``measure_low``, ``measure_high``).
+    ``measure_low``, ``measure_high``). Each bar has the colour of its group
+    (:func:`~salesnb.report.labels.colour_for`).
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     frame = intervals.dropna(subset=[measure]).sort_values(measure, ascending=False)
-    labels = frame[by].astype(str).str.replace("_", " ")
-    errors = np.vstack([frame[measure] - frame[f"{measure}_low"],
-                        frame[f"{measure}_high"] - frame[measure]])
-    ax.barh(labels, frame[measure], xerr=errors, color=_colours(1)[0], capsize=3)
-    ax.set_xlabel(f"{_measure_label(measure)} per new customer {currency}".strip())
-    ax.set_title(f"{_measure_label(measure)} by {by.replace('_', ' ')} (bars: 95% interval)")
+    names = frame[by].astype(str)
+    labels = [value_label(name) for name in names]
+    low = frame[f"{measure}_low"].fillna(frame[measure])
+    high = frame[f"{measure}_high"].fillna(frame[measure])
+    errors = np.vstack([frame[measure] - low, high - frame[measure]])
+    ax.barh(labels, frame[measure], xerr=errors, color=colours_for(list(names)), capsize=3,
+            error_kw={"ecolor": NEUTRAL, "linewidth": 1},
+            hatch=[HATCHES[v % len(HATCHES)] for v in variants(list(names))],
+            edgecolor="white")
+    for position, (value, end) in enumerate(zip(frame[measure], high, strict=True)):
+        ax.text(end, position, "  " + money_ticks(value, currency), va="center",
+                fontsize="small")
+    if len(frame):
+        ax.set_xlim(0, float(high.max()) * 1.22)  # room for the written values
+    money_axis(ax.xaxis, currency)
+    set_xlabel(ax, _with_currency(column_label(measure), currency))
+    set_title(ax, title or f"{column_label(measure)} by {column_label(by).lower()} "
+                          "(lines: 95% range)")
     return ax
 
 
 def cac_trend(frame: pd.DataFrame, by: str | None = None, measure: str = "loaded_cac",
-              ax: Axes | None = None, currency: str = "") -> Axes:
-    """CAC per period (one line per ``by`` group); undefined periods leave gaps."""
+              ax: Axes | None = None, currency: str = "", title: str | None = None) -> Axes:
+    """CAC (or any measure) per period, one line per ``by`` group in the group's colour;
+    undefined periods leave gaps.
+    """
     import seaborn as sns
 
-    ax = _axes(ax)
-    sns.lineplot(frame, x="period", y=measure, hue=by, marker="o", ax=ax)
-    ax.set_ylabel(f"{_measure_label(measure)} {currency}".strip())
-    ax.set_xlabel("")
-    ax.set_title(f"{_measure_label(measure)} over time")
+    ax = axes_for(ax)
+    money = currency if measure not in COUNTS else ""
+    if by is None:
+        sns.lineplot(frame, x="period", y=measure, marker="o", color=NEUTRAL, ax=ax)
+    else:
+        groups = list(dict.fromkeys(frame[by].dropna()))
+        dashes = [DASHES[v % len(DASHES)] for v in variants(groups)]
+        sns.lineplot(frame, x="period", y=measure, hue=by, marker="o", ax=ax,
+                     palette={g: colour_for(g) for g in groups}, hue_order=groups,
+                     style=by, style_order=groups, dashes=dict(zip(groups, dashes, strict=True)),
+                     markers=dict.fromkeys(groups, "o"))
+        handles, names = ax.get_legend_handles_labels()
+        last = frame.dropna(subset=[measure]).sort_values("period").groupby(by)[measure].last()
+        order = sorted(range(len(names)), key=lambda i: -float(last.get(names[i], np.nan)))
+        ax.legend([handles[i] for i in order], [value_label(names[i]) for i in order],
+                  title=column_label(by), fontsize="small", loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), frameon=False)  # top line first
+    ax.set_ylim(bottom=0)  # from zero: a 5% wiggle must not look like a doubling
+    money_axis(ax.yaxis, money)
+    ax.set_ylabel(_with_currency(column_label(measure), money))
+    set_xlabel(ax, "")
+    set_title(ax, title or f"{column_label(measure)} over time")
     return ax
 
 
 def effects_forest(effects: pd.DataFrame, ax: Axes | None = None,
-                   terms: list[str] | None = None) -> Axes:
-    """CAC multipliers (points) with 95% intervals (lines) on a log scale; 1 = no difference.
+                   terms: list[str] | None = None, references: dict[str, str] | None = None,
+                   title: str | None = None) -> Axes:
+    """CAC multipliers (points) with 95% intervals (lines) on a log axis ticked ``x0.5, x0.8,
+    x1, x1.25, x2``; the dashed line at ``x1`` is the baseline, named from ``references``.
 
-    ``effects`` is a tidy effects table (term, estimate, ci_low, ci_high), e.g. from
-    :func:`salesnb.models.findings`.
+    Parameters
+    ----------
+    effects
+        A tidy effects table (term, estimate, ci_low, ci_high), e.g. ``suite.effects``.
+    terms
+        The terms to draw, in the table's order; default all. Unbounded intervals are left out.
+    references
+        The reference level of each categorical (``suite.references``): the label of the
+        line at ``x1`` ("x1 = consultative, hybrid leaders"; "x1 = no change" when unknown).
+    title
+        The finding the chart shows; a plain description by default.
+
+    Returns
+    -------
+    Axes
+        One interval line and one point per term; points of decision styles in the style's
+        colour.
     """
-    ax = _axes(ax)
     frame = effects if terms is None else effects[effects["term"].isin(terms)]
     frame = frame.iloc[::-1]
     finite = frame[np.isfinite(frame["ci_high"]) & (frame["ci_low"] > 0)]
+    ax = axes_for(ax, figsize=(8.0, max(4.5, 1.6 + 0.3 * len(finite))))
     positions = np.arange(len(finite))
-    ax.hlines(positions, finite["ci_low"], finite["ci_high"], color="grey")
-    ax.plot(finite["estimate"], positions, "o", color=_colours(1)[0])
-    ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
-    ax.set_yticks(positions, [t.replace("_", " ").replace(":", " x ") for t in finite["term"]])
-    ax.set_xscale("log")
-    ax.set_xlabel("CAC multiplier (x0.8 = 20% cheaper per customer)")
-    ax.set_title("What changes cost per customer (95% intervals)")
+    colours = [_term_colour(term) for term in finite["term"]]
+    ax.hlines(positions, finite["ci_low"], finite["ci_high"], colors=colours, linewidth=2,
+              alpha=0.5)
+    ax.scatter(finite["estimate"], positions, c=colours, s=36, zorder=3)
+    baseline = baseline_label(list(finite["term"]), references)
+    ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--", label=baseline)
+    ax.set_yticks(positions, [term_label(t, references, versus=False) for t in finite["term"]])
+    multiplier_axis(ax)
+    low, high = 0.8, 1.25
+    if len(finite):
+        low = min(float(finite["ci_low"].min()), low) / 1.1
+        high = max(float(finite["ci_high"].max()), high) * 1.1
+    ax.set_xlim(low, high)
+    ax.set_ylim(-0.7, len(finite) + 0.3)  # an empty band on top for the baseline's name
+    right = -np.log(low) / np.log(high / low) < 0.5  # x1 in the left half: write rightwards
+    ax.annotate(baseline, xy=(1.0, 1.0), xycoords=("data", "axes fraction"),
+                xytext=(4 if right else -4, -4), textcoords="offset points",
+                ha="left" if right else "right", va="top", fontsize="small", color=NEUTRAL)
+    set_xlabel(ax, "cost per customer: x0.8 = 20% cheaper, x1.25 = 25% dearer\n"
+                   "(lines: 95% range)")
+    set_title(ax, title or "What makes a new customer cheaper or dearer")
     return ax
 
 
+def _term_colour(term: str) -> str:
+    """A decision style's colour for its terms (and tactic x style terms), a tactic's for
+    tactic terms, neutral for the rest.
+    """
+    parts = dict(part.partition("=")[::2] for part in term.split(":"))
+    if parts.get("decision_style"):
+        return colour_for(parts["decision_style"])
+    if parts.get("tactic"):
+        return colour_for(parts["tactic"])
+    return NEUTRAL
+
+
 def cac_heatmap(grid: pd.DataFrame, ax: Axes | None = None, involvement: str | None = "hybrid",
-                currency: str = "") -> Axes:
-    """Estimated CAC per tactic (rows) and decision style (columns) at one involvement level
-    (``grid`` from :func:`salesnb.models.cac_grid`).
+                currency: str = "", title: str | None = None) -> Axes:
+    """Estimated CAC per tactic (rows, cheapest on top) and decision style (columns) at one
+    involvement level (``grid`` from :func:`salesnb.models.cac_grid`); each cell says its
+    cost (``"2.5k USD"``).
     """
     import seaborn as sns
 
-    ax = _axes(ax)
+    ax = axes_for(ax)
     if "involvement" not in grid:
         involvement = None  # the model had no involvement term
     elif involvement is not None and involvement not in set(grid["involvement"]):
@@ -229,30 +209,36 @@ def cac_heatmap(grid: pd.DataFrame, ax: Axes | None = None, involvement: str | N
     frame = grid if involvement is None else grid[grid["involvement"] == involvement]
     table = frame.pivot_table(index="tactic", columns="decision_style", values="cac")
     table = table.loc[table.mean(axis=1).sort_values().index]
-    sns.heatmap(table, annot=True, fmt=",.0f", cmap="RdYlGn_r", cbar=False, ax=ax)
-    ax.set_xlabel("leader decision style")
+    styles = list(table.columns)
+    text = table.map(lambda v: money_ticks(v, currency) if pd.notna(v) else "")
+    table.index = [value_label(t) for t in table.index]
+    table.columns = [value_label(s) for s in styles]
+    sns.heatmap(table, annot=text.to_numpy(), fmt="", cmap="RdYlGn_r", cbar=False, ax=ax,
+                linewidths=1, linecolor="white")
+    for label, style in zip(ax.get_xticklabels(), styles, strict=True):
+        label.set_color(colour_for(style))
+    ax.tick_params(axis="y", rotation=0)
+    set_xlabel(ax, f"{column_label('decision_style')} of the leader")
     ax.set_ylabel("")
-    suffix = f", {involvement.replace('_', ' ')} leaders" if involvement else ""
-    ax.set_title(f"Estimated CAC {currency}{suffix}".replace("  ", " "))
+    suffix = f", {value_label(involvement)} leaders" if involvement else ""
+    set_title(ax, title or f"Estimated cost per new customer{suffix}")
     return ax
 
 
 def group_bars(frame: pd.DataFrame, by: str, measure: str, ax: Axes | None = None,
-               label: str | None = None) -> Axes:
-    """One bar per group for any measure (e.g. attrition rate, turnover cost per customer)."""
-    ax = _axes(ax)
+               label: str | None = None, currency: str | None = None,
+               title: str | None = None) -> Axes:
+    """One bar per group for any measure (e.g. attrition rate, turnover cost per customer),
+    each in its group's colour; ``currency`` (even ``""``) ticks the axis as money.
+    """
+    ax = axes_for(ax)
     frame = frame.dropna(subset=[measure])
-    ax.barh(frame[by].astype(str).str.replace("_", " "), frame[measure],
-            color=_colours(1)[0])
-    ax.set_xlabel(label or measure.replace("_", " "))
-    ax.set_title(f"{(label or measure.replace('_', ' ')).capitalize()} by "
-                 f"{by.replace('_', ' ')}")
+    names = list(frame[by].astype(str))
+    ax.barh([value_label(n) for n in names], frame[measure], color=colours_for(names),
+            hatch=[HATCHES[v % len(HATCHES)] for v in variants(names)], edgecolor="white")
+    if currency is not None:
+        money_axis(ax.xaxis, currency)
+    text = label or column_label(measure)
+    set_xlabel(ax, text if currency is None else _with_currency(text, currency))
+    set_title(ax, title or f"{text[:1].upper()}{text[1:]} by {column_label(by).lower()}")
     return ax
-
-
-def _measure_label(measure: str) -> str:
-    """``program_cac`` -> ``Program CAC``."""
-    import re
-
-    text = re.sub(r"\bcac\b", "CAC", measure.replace("_", " "))
-    return text[:1].upper() + text[1:]
