@@ -127,6 +127,9 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--timeout", type=float, default=1800, metavar="SECONDS",
                         help="longest time one notebook cell may run; a notebook that exceeds "
                              "it is stopped and recorded as failed (default 1800; 0: no limit)")
+    report.add_argument("--no-pdf", action="store_true",
+                        help="do not print the leadership brief to PDF (made with headless "
+                             "Chromium when it is installed)")
     report.add_argument("--no-progress", action="store_true",
                         help="no progress bar (it is off anyway when stderr is not a terminal)")
     _outside_data_option(report)
@@ -258,7 +261,7 @@ def _run_report(args: argparse.Namespace) -> int:
           f"with {args.jobs} worker(s) into {plan.partial_folder}", file=sys.stderr)
     with signals_as_interrupt():
         result = batch.execute(plan, jobs=args.jobs, progress=False if args.no_progress else None,
-                               timeout=args.timeout or None)
+                               timeout=args.timeout or None, pdf=not args.no_pdf)
     print(result.summary())
     print(f"index: {result.index}")
     return 1 if result.failed else 0

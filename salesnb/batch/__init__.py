@@ -3,9 +3,12 @@
 Owns planning a run (:mod:`.plan`), one notebook in a worker process (:mod:`.worker`), the
 worker pool (:mod:`.pool`), publishing (:mod:`.publish`: the ``.partial`` folder, manifests,
 the leak check, the rename), the row-level id guard (:mod:`.guards`), secrets
-(:mod:`.redaction`), leadership HTML (:mod:`.html`), the run index (:mod:`.index`, rendered
-from the run's ``manifest.json`` alone), the run itself (:mod:`.run`) and its results
-(:mod:`.results`). HTML comes from the Jinja2 templates in ``templates/``.
+(:mod:`.redaction`), leadership HTML (:mod:`.html`; cells tagged ``appendix`` on a methods
+page of their own, :mod:`.split`), the headline facts a brief hands to the index
+(:mod:`.headlines`), the brief as PDF (:mod:`.pdf`, headless Chromium), the run index
+(:mod:`.index`, rendered from the run's ``manifest.json`` alone), the run itself
+(:mod:`.run`) and its results (:mod:`.results`). HTML comes from the Jinja2 templates in
+``templates/``.
 
 May import every layer below it (errors, paths, io, engine, metrics, models, curves, report).
 """

@@ -276,19 +276,22 @@ def flag_row_level_ids(plan: RunPlan, results: list[NotebookResult]) -> None:
     notebook that prints a table of deals, not to prove a page clean. A page made for one
     leader (``--by leader``) may show that leader's own id.
     """
-    pages = [r for r in results if r.html]
+    pages = [(r, field) for r in results for field in ("html", "methods_html")
+             if getattr(r, field)]
     if not pages:
         return
     index = IdIndex(dataset_ids(plan.dataset))
     own = {s.folder: checked_ids([s.value]) for s in plan.segments
            if s.by in SEGMENT_COLUMNS_CHECKED}
-    for result in pages:
-        page = plan.partial_folder / result.segment / str(result.html)
+    for result, field in pages:
+        page = plan.partial_folder / result.segment / str(getattr(result, field))
         shown = sorted(index.shown(visible_text(page.read_text("utf-8")))
                        - own.get(result.segment, set()))
         if shown:
             page.unlink()
-            result.html = None
-            record_failure(result, "RowLevelDataError",
-                           "the leadership HTML shows row-level ids or names (e.g. "
-                           f"{', '.join(shown[:3])}); show aggregates only", plan.secrets)
+            setattr(result, field, None)
+            which = "methods page" if field == "methods_html" else "leadership HTML"
+            if result.ok:
+                record_failure(result, "RowLevelDataError",
+                               f"the {which} shows row-level ids or names (e.g. "
+                               f"{', '.join(shown[:3])}); show aggregates only", plan.secrets)

@@ -15,7 +15,9 @@ For readers without code, the export also drops
   widget and plotly/vega JSON, ...); an SVG beside a PNG or JPEG of the same figure;
   HTML outputs built on :data:`INTERACTIVE_TAGS` (``<script>``, ``<iframe>``: a plotly or
   bokeh figure is an empty box without them). An output left with nothing to show becomes
-  a one-line note pointing to the notebook.
+  a one-line note pointing to the notebook;
+- headline facts for the run index (:data:`salesnb.batch.headlines.HEADLINE_MIME`),
+  silently.
 
 Everything left that can carry markup is sanitised by nbconvert's own sanitiser,
 :class:`nbconvert.preprocessors.sanitize.SanitizeHTML` (bleach), with salesnb's allow-lists:
@@ -24,10 +26,11 @@ source would break quotes and code spans), ``text/html`` outputs and ``image/svg
 outputs (which the page also shows as ``<img>``, where an SVG cannot run anything). Kept:
 text, headings, lists, tables (pandas and Styler tables, their ids and classes, salesnb's
 ``salesnb-*`` classes), images with ``data:image/`` sources, links to ``http(s):``,
-``mailto:`` and ``#anchors``, inline styles of :data:`CSS_PROPERTIES` without functions
-(no ``url()``, no ``expression()``). Removed: every other tag (its text stays, except that
-of ``<script>``, ``<style>`` and the like, removed whole), every ``on...`` handler and every
-other attribute, comments.
+``mailto:``, ``#anchors`` and sibling pages (a bare file name ``page.html`` or
+``page.html#part``, :data:`SIBLING_PAGE`: no folder, no scheme), inline styles of
+:data:`CSS_PROPERTIES` without functions (no ``url()``, no ``expression()``). Removed:
+every other tag (its text stays, except that of ``<script>``, ``<style>`` and the like,
+removed whole), every ``on...`` handler and every other attribute, comments.
 
 The executed ``.ipynb`` beside the HTML keeps all of it for analysts.
 """
@@ -41,6 +44,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 import nbformat
+
+from salesnb.batch.headlines import HEADLINE_MIME, is_headline_only
 
 TEMPLATE_NAME = "leadership.html.j2"
 """In ``templates/``: nbconvert's ``lab`` template without its CDN scripts."""
@@ -94,6 +99,8 @@ CSS_PROPERTIES = frozenset({
     "stroke-opacity", "stroke-width", "opacity"})
 """Inline style properties kept (values with functions such as ``url()`` are dropped)."""
 LINK_SCHEMES = ("http:", "https:", "mailto:")
+SIBLING_PAGE = re.compile(r"^[A-Za-z0-9_.-]+\.html(#[A-Za-z0-9_-]+)?$")
+"""A relative link kept: a page in the same folder (``00_leadership_brief_methods.html``)."""
 IMAGE_SOURCE = "data:image/"
 
 def notebook_to_html(notebook: nbformat.NotebookNode, title: str, subtitle: str = "") -> str:
@@ -238,10 +245,16 @@ def _html_attribute(tag: str, name: str, value: str) -> bool:
     if name == "href":
         uri = _uri(value)
         return tag == "a" and (uri.startswith(LINK_SCHEMES) or uri.startswith("#")
-                               or ":" not in uri.split("/")[0])
+                               or _sibling(value))
     if name == "src":
         return tag == "img" and _uri(value).startswith(IMAGE_SOURCE)
     return name in GLOBAL_ATTRIBUTES or name in TAG_ATTRIBUTES.get(tag, ())
+
+
+def _sibling(value: str) -> bool:
+    """A link to a page in the same folder: a bare ``name.html`` (``..`` is no name)."""
+    name = value.strip()
+    return bool(SIBLING_PAGE.match(name)) and not name.startswith("..")
 
 
 def _svg_attribute(tag: str, name: str, value: str) -> bool:
@@ -311,6 +324,8 @@ def _has_error(notebook: nbformat.NotebookNode) -> bool:
 
 
 def _shown(output: nbformat.NotebookNode) -> bool:
+    if is_headline_only(output):  # facts for the run index, nothing to show
+        return False
     return not (output.get("output_type") == "stream" and output.get("name") == "stderr")
 
 
@@ -320,7 +335,8 @@ def _allowed(output: nbformat.NotebookNode) -> nbformat.NotebookNode:
     output.get("metadata", {}).pop("filenames", None)
     if output.get("output_type") not in ("display_data", "execute_result"):
         return output
-    data = output.get("data", {})
+    data = {mime: value for mime, value in output.get("data", {}).items()
+            if mime != HEADLINE_MIME}
     kept = {mime: value for mime, value in data.items() if mime in ALLOWED_MIME_TYPES}
     if "image/svg+xml" in kept and ({"image/png", "image/jpeg"} & set(kept)):
         del kept["image/svg+xml"]  # the bitmap shows the same figure

@@ -20,6 +20,8 @@ from salesnb.batch.worker import write_atomic
 from salesnb.errors import SalesnbError
 from salesnb.paths import checkout_dir
 
+DEFAULT_CURRENCY = "USD"
+"""The notebooks' default ``currency`` parameter (money columns of the index are in it)."""
 VERSIONED_PACKAGES = ("salesnb", "pandas", "numpy", "statsmodels", "ibis-framework", "duckdb",
                       "matplotlib", "seaborn", "papermill", "nbconvert", "ipykernel")
 
@@ -91,8 +93,12 @@ def abandon(plan: RunPlan, exc: OSError, doing: str = "write the run") -> Salesn
     return error
 
 
-def write_outputs(plan: RunPlan, reports: list[SegmentReport], duration: float) -> None:
+def write_outputs(plan: RunPlan, reports: list[SegmentReport], duration: float,
+                  pdf_note: str | None = None) -> None:
     """Write every segment's manifest, the run manifest and the index into ``.partial``.
+
+    ``pdf_note`` (from :func:`salesnb.batch.pdf.make_pdfs`) is recorded in the run manifest
+    and shown on the index.
 
     Raises
     ------
@@ -100,12 +106,13 @@ def write_outputs(plan: RunPlan, reports: list[SegmentReport], duration: float) 
         A file could not be written (see :func:`abandon`: the ``.partial`` folder is gone).
     """
     try:
-        _write_outputs(plan, reports, duration)
+        _write_outputs(plan, reports, duration, pdf_note)
     except OSError as exc:
         raise abandon(plan, exc, "write the run's manifests and index") from None
 
 
-def _write_outputs(plan: RunPlan, reports: list[SegmentReport], duration: float) -> None:
+def _write_outputs(plan: RunPlan, reports: list[SegmentReport], duration: float,
+                   pdf_note: str | None) -> None:
     from salesnb.batch.index import index_html
 
     context = _run_context(plan)
@@ -118,6 +125,7 @@ def _write_outputs(plan: RunPlan, reports: list[SegmentReport], duration: float)
                     plan.secrets)
     run_manifest = {**context, "duration_s": duration,
                     "status": "failed" if any(r.failed for r in reports) else "ok",
+                    "pdf_note": pdf_note,
                     "segments": [_segment_entry(r) for r in reports]}
     _write_json(plan.partial_folder / "manifest.json", run_manifest, plan.secrets)
     page = index_html(redact(run_manifest, plan.secrets))
@@ -132,6 +140,7 @@ def _run_context(plan: RunPlan) -> dict[str, Any]:
                   "fingerprint": plan.dataset.fingerprint},
         "segment_by": plan.by,
         "parameters": {k: masked(v, plan.secrets) for k, v in plan.params.items()},
+        "currency": str(plan.params.get("currency") or DEFAULT_CURRENCY),
         "suite": [str(nb) for nb in plan.notebooks],
         "versions": package_versions(),
         "git": git_revision(),
@@ -143,9 +152,11 @@ def _segment_entry(report: SegmentReport) -> dict[str, Any]:
             "value": report.segment.value, "label": report.segment.label,
             "status": "failed" if report.failed else "ok",
             "headline": report.headline, "headline_error": report.headline_error,
+            "facts": report.facts,
             "failed_notebooks": [r.notebook for r in report.failed],
             "results": [{"notebook": r.notebook, "status": r.status, "html": r.html,
-                         "ipynb": r.ipynb, "duration_s": r.duration_s,
+                         "ipynb": r.ipynb, "methods_html": r.methods_html, "pdf": r.pdf,
+                         "duration_s": r.duration_s,
                          "failing_cell": r.failing_cell, "error": r.error}
                         for r in report.results]}
 

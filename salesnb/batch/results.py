@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from salesnb.batch.index import BRIEF
 from salesnb.batch.plan import RunPlan, Segment
 from salesnb.batch.worker import NotebookResult
 
@@ -24,6 +25,13 @@ class SegmentReport:
         """The notebooks that failed in this segment."""
         return [r for r in self.results if not r.ok]
 
+    @property
+    def facts(self) -> dict[str, Any] | None:
+        """The headline facts a notebook of this segment displayed (the brief's first)."""
+        shown = sorted((r for r in self.results if r.facts is not None),
+                       key=lambda r: r.notebook != BRIEF)
+        return shown[0].facts if shown else None
+
 
 @dataclass
 class RunResult:
@@ -33,6 +41,8 @@ class RunResult:
     folder: Path
     segments: list[SegmentReport]
     duration_s: float
+    pdf_note: str | None = None
+    """Why a PDF was not made (no Chromium, turned off, a page failed); None: all made."""
 
     @property
     def failed(self) -> list[NotebookResult]:
@@ -55,6 +65,8 @@ class RunResult:
             error = r.error or {"name": "Error", "message": ""}
             lines.append(f"  FAILED {r.segment}/{r.notebook}{where}: {error['name']}: "
                          f"{first_line(error['message'])}")
+        if self.pdf_note:
+            lines.append(self.pdf_note)
         return "\n".join(lines)
 
 

@@ -13,6 +13,8 @@ worker imports papermill once) and publishes the run::
     reports/<name>.partial/           while running: never looks complete
         <segment>/NN_name.ipynb       executed notebook (secrets masked)
         <segment>/NN_name.html        leadership HTML: no code, self-contained
+        <segment>/NN_name_methods.html  its cells tagged ``appendix``, when it has any
+        <segment>/00_leadership_brief.pdf  the brief (and its appendix), headless Chromium
         <segment>/manifest.json       parameters, fingerprint, versions, git, status
         manifest.json, index.html     the run: every segment, headline figures, failures
     reports/<name>/                   the same folder, renamed when everything is written
@@ -38,6 +40,7 @@ from __future__ import annotations
 import shutil
 import time
 
+from salesnb.batch.pdf import make_pdfs
 from salesnb.batch.plan import RunPlan
 from salesnb.batch.pool import make_tasks, run_all
 from salesnb.batch.publish import publish_run, refuse_leaks, reserve_partial, write_outputs
@@ -47,7 +50,7 @@ from salesnb.errors import SalesnbError
 
 
 def execute(plan: RunPlan, jobs: int = 1, progress: bool | None = None,
-            timeout: float | None = DEFAULT_TIMEOUT) -> RunResult:
+            timeout: float | None = DEFAULT_TIMEOUT, pdf: bool = True) -> RunResult:
     """Run a planned batch and publish it as ``plan.folder``.
 
     Parameters
@@ -62,6 +65,11 @@ def execute(plan: RunPlan, jobs: int = 1, progress: bool | None = None,
     timeout
         Seconds one cell may run (papermill's ``execution_timeout``); a notebook
         that exceeds it is stopped and recorded as failed. None: no limit.
+    pdf
+        Print each segment's leadership brief (its methods page at the end) to PDF beside
+        its HTML with headless Chromium (:mod:`salesnb.batch.pdf`). Without Chromium, or
+        False, no PDF is made and ``RunResult.pdf_note`` (and the index) say so; a
+        missing PDF never fails the run.
 
     Returns
     -------
@@ -85,8 +93,10 @@ def execute(plan: RunPlan, jobs: int = 1, progress: bool | None = None,
     partial = plan.partial_folder
     try:
         reports = run_all(plan, make_tasks(plan, timeout), jobs, progress)
+        pdf_note = make_pdfs(plan.partial_folder, [r for s in reports for r in s.results],
+                             enabled=pdf)
         duration = round(time.perf_counter() - started, 3)
-        write_outputs(plan, reports, duration)
+        write_outputs(plan, reports, duration, pdf_note)
         refuse_leaks(plan)
     except KeyboardInterrupt:
         shutil.rmtree(partial, ignore_errors=True)
@@ -96,5 +106,5 @@ def execute(plan: RunPlan, jobs: int = 1, progress: bool | None = None,
             exc.add_note(f"salesnb: the unfinished run is left in {partial}")
         raise
     publish_run(plan)
-    return RunResult(plan, plan.folder, reports, duration)
+    return RunResult(plan, plan.folder, reports, duration, pdf_note)
 

@@ -2,8 +2,10 @@
 
 :func:`run_task` executes one notebook for one segment with ``papermill.execute_notebook``
 (in-process: the worker imports papermill once), keeps the executed notebook in memory until
-its passwords are masked, writes it and its leadership HTML atomically, and returns a
-:class:`NotebookResult` (status, duration, failing cell, error) instead of raising.
+its passwords are masked, writes it and its leadership HTML atomically (cells tagged
+``appendix`` on a methods page of their own, :mod:`salesnb.batch.split`), reads the headline
+facts it displayed (:mod:`salesnb.batch.headlines`) and returns a :class:`NotebookResult`
+(status, duration, failing cell, error, pages, facts) instead of raising.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ class NotebookResult:
     html: str | None = None
     failing_cell: dict[str, Any] | None = None
     error: dict[str, str] | None = None
+    methods_html: str | None = None
+    """The methods page (cells tagged ``appendix``), beside ``html``."""
+    pdf: str | None = None
+    """The page printed to PDF, its methods page after it (:mod:`salesnb.batch.pdf`)."""
+    facts: dict[str, Any] | None = None
+    """Headline facts the notebook displayed for the run index."""
 
     @property
     def ok(self) -> bool:
@@ -254,7 +262,9 @@ def record_failure(result: NotebookResult, name: str, message: str,
 def _publish(task: NotebookTask, result: NotebookResult, text: str) -> None:
     import nbformat
 
+    from salesnb.batch.headlines import headline_facts
     from salesnb.batch.html import notebook_to_html
+    from salesnb.batch.split import METHODS_TITLE, back_link, methods_page, split_appendix
 
     notebook = nbformat.from_dict(redact(nbformat.reads(text, as_version=4), task.secrets))
     if result.status == "failed":
@@ -265,17 +275,33 @@ def _publish(task: NotebookTask, result: NotebookResult, text: str) -> None:
     if not _saved(task, result, task.notebook.name, nbformat.writes(notebook)):
         return
     result.ipynb = task.notebook.name
+    result.facts = headline_facts(notebook)
+    main, appendix = split_appendix(notebook)
+    html_name = task.notebook.stem + ".html"
+    name, *label = task.title.split(" | ", 1)  # "Leadership brief | region = North"
     try:
-        page = notebook_to_html(notebook, task.title, task.subtitle)
+        page = notebook_to_html(main, task.title, task.subtitle)
+        methods = None if appendix is None else notebook_to_html(
+            back_link(appendix, html_name, name), " | ".join([METHODS_TITLE, *label]),
+            task.subtitle)
     except Exception as exc:  # a broken output must not hide the other reports
         if result.ok:
             record_failure(result, type(exc).__name__, f"HTML export: {exc}", task.secrets)
         return
+    if not _page_saved(task, result, html_name, page):
+        return  # no methods page without the page it belongs to
+    result.html = html_name
+    if methods is not None and _page_saved(task, result, methods_page(task.notebook.stem),
+                                           methods):
+        result.methods_html = methods_page(task.notebook.stem)
+
+
+def _page_saved(task: NotebookTask, result: NotebookResult, name: str, page: str) -> bool:
+    """Write one leadership page unless it would show a password."""
     if find_leaks(page, task.secrets):
         _leak_failure(result, "leadership HTML", task.secrets)
-        return
-    if _saved(task, result, task.notebook.stem + ".html", page):
-        result.html = task.notebook.stem + ".html"
+        return False
+    return _saved(task, result, name, page)
 
 
 def _saved(task: NotebookTask, result: NotebookResult, name: str, text: str) -> bool:
