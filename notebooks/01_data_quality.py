@@ -40,6 +40,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import metrics, narrative, plots, segments
+from salesnb.report import tables
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
@@ -47,15 +48,24 @@ display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"]))
 
 # %% [markdown]
 # ## What was loaded
+#
+# Each table of the data model that was found, the file or database table it came from, and
+# how many rows were read, dropped and kept. Rows are dropped only when they are typical export
+# noise (blank rows, a trailing "Total" row, exact duplicates); the notes at the end count them.
+# A table missing here switches off the analyses that need it.
 
 # %%
 from salesnb import quality
 
 display(Markdown(f"```\n{data_set.describe()}\n```"))
-narrative.formatted(quality.table_overview(data_set))
+tables.styled(quality.table_overview(data_set))
 
 # %% [markdown]
 # ## Coverage: spend and new customers per month
+#
+# Spend (or new customers, without spend data) month by month, over the whole data. A gap or a
+# sudden drop usually means a month missing from an export rather than a real change: check it
+# before trusting trends or costs per customer of those months.
 
 # %%
 monthly = metrics.cac(data_set, by=[], period="month")
@@ -68,12 +78,20 @@ plt.show()
 
 # %% [markdown]
 # ## Completeness of optional fields
+#
+# The share of rows in which each optional field is filled, per table. A field well below 100%
+# weakens what is built on it: a deal without a created date has no sales-cycle length, one
+# without an amount no deal size. Required fields are not listed: a row missing one is refused
+# at loading.
 
 # %%
-narrative.formatted(quality.completeness(data_set), percent_columns=("filled",))
+tables.styled(quality.completeness(data_set), percent=("filled",))
 
 # %% [markdown]
 # ## Notes from loading
+#
+# What loading dropped (totals rows, blank rows, exact duplicates) and which segment or
+# period was selected, in sentences. Counts here match the "dropped" column of the first table.
 
 # %%
 display(Markdown(narrative.bullets(quality.loading_notes(data_set))))

@@ -41,6 +41,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import metrics, narrative, plots, segments
+from salesnb.report import tables
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
@@ -54,6 +55,11 @@ display(Markdown(brief.headline_sentence(facts, currency)))
 
 # %% [markdown]
 # ## Trend by leadership decision style
+#
+# Cost per new customer incl. people in each period (the `period` parameter), one line per
+# decision style of the team's leader at the time. A gap that lasts across periods is worth a
+# closer look; it is descriptive only, since styles run different tactic mixes: the drivers
+# model (05) compares them like for like.
 
 # %%
 if data_set.lacks("style") is None:
@@ -69,28 +75,39 @@ else:
 
 # %% [markdown]
 # ## By tactic
+#
+# Program cost per customer is the tactic's spend divided by the new customers it won; cost
+# per customer incl. people adds the reps' cost, shared out by each tactic's share of deals.
+# Read the two together: a tactic can be cheap in spend and dear in people's time. A dash
+# means the tactic won no new customer in the period (its cost is not lost, it has no
+# customer to divide by).
 
 # %%
+money = ("spend", "people_cost", "program_cac", "loaded_cac", "cost_per_deal",
+         "avg_deal_size")
 if data_set.lacks("cac") is None:
-    display(narrative.formatted(metrics.cac(data_set, by=["tactic"]),
-                                money_columns=("spend", "people_cost", "program_cac",
-                                               "loaded_cac")))
+    display(tables.styled(metrics.cac(data_set, by=["tactic"]), money=money, currency=currency,
+                          hide=("cac_defined",)))
 else:
-    display(narrative.formatted(metrics.funnel(data_set, by=["tactic"]),
-                                percent_columns=("win_rate",)))
+    display(tables.styled(metrics.funnel(data_set, by=["tactic"]), money=money,
+                          percent=("win_rate",), currency=currency))
 
 # %% [markdown]
 # ## By team (cheapest and dearest five)
+#
+# The five teams with the lowest and the five with the highest cost per customer incl.
+# people (or win rate, without spend data), lowest first; the full list of teams is
+# `metrics.cac(data_set, by=["team_id"])` in this notebook. Teams differ in region, segment
+# and tactic mix, so a dear team is a question to ask, not a verdict.
 
 # %%
 if data_set.lacks("team_ranking") is not None:
     display(Markdown(data_set.lacks("team_ranking")))
 elif data_set.lacks("cac") is None:
     by_team = metrics.cac(data_set, by=["team_id"])
-    display(narrative.formatted(narrative.extremes(by_team, "loaded_cac", n=5),
-                                money_columns=("spend", "people_cost", "program_cac",
-                                               "loaded_cac")))
+    display(tables.styled(narrative.extremes(by_team, "loaded_cac", n=5), money=money,
+                          currency=currency, hide=("cac_defined",)))
 else:
     by_team = metrics.funnel(data_set, by=["team_id"])
-    display(narrative.formatted(narrative.extremes(by_team, "win_rate", n=5),
-                                percent_columns=("win_rate",)))
+    display(tables.styled(narrative.extremes(by_team, "win_rate", n=5), money=money,
+                          percent=("win_rate",), currency=currency))

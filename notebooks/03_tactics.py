@@ -45,6 +45,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import metrics, narrative, plots, segments
+from salesnb.report import tables
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
@@ -52,53 +53,85 @@ display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"]))
 
 # %% [markdown]
 # ## Program and loaded CAC per tactic, with 95% intervals
+#
+# What a new customer costs through each tactic, in spend only (program) and with the reps'
+# cost (incl. people). The 95% range comes from redrawing each team's deals `n_boot` times: it
+# shows how much the figure moves with the luck of which deals closed. Two tactics whose
+# ranges do not overlap clearly differ; ranges that overlap may still differ, but this data
+# cannot show it.
 
 # %%
 if data_set.lacks("cac") is None:
     intervals = metrics.cac_intervals(data_set, by=["tactic"], n_boot=n_boot, seed=seed)
     plots.cac_bars(intervals, currency=currency)
     plt.show()
-    display(narrative.formatted(intervals.drop(columns=["n_boot", "seed"]),
-                                money_columns=tuple(c for c in intervals if "cac" in c)))
+    display(tables.styled(intervals, money=("program_cac", "loaded_cac"), currency=currency,
+                          intervals={"program_cac": ("program_cac_low", "program_cac_high"),
+                                     "loaded_cac": ("loaded_cac_low", "loaded_cac_high")},
+                          hide=("n_boot", "seed")))
 else:
     display(Markdown(data_set.lacks("cac")))
 
 # %% [markdown]
 # ## Funnel per tactic
+#
+# Deals each tactic brought, how many were won, lost or are still open, what a deal costs and
+# how often it is won, how long a won deal took to close and how large it was. Payback months
+# is how long a new customer's margin takes to repay their cost incl. people; lifetime value
+# to cost (per customer) uses the `gross_margin` and `lifetime_years` parameters (above 3 is
+# commonly read as healthy). A cheap deal with a low win rate is not a cheap customer.
 
 # %%
 funnel = metrics.funnel(data_set, by=["tactic"], gross_margin=gross_margin,
                         lifetime_years=lifetime_years)
-narrative.formatted(funnel, money_columns=("spend", "cost_per_deal", "avg_deal_size"),
-                    percent_columns=("win_rate",))
+tables.styled(funnel, money=("spend", "cost_per_deal", "avg_deal_size"),
+              percent=("win_rate",), currency=currency, decimals=1)
 
 # %% [markdown]
 # ## Open pipeline per tactic
+#
+# Deals not yet won or lost and their total amount: what each tactic may still bring. Open
+# deals never count as lost; "without close date" counts those with no expected close, often
+# stale deals worth cleaning up in the CRM.
 
 # %%
-narrative.formatted(metrics.pipeline(data_set, by=["tactic"]), money_columns=("open_amount",))
+tables.styled(metrics.pipeline(data_set, by=["tactic"]), money=("open_amount",),
+              currency=currency)
 
 # %% [markdown]
 # ## Lead conversion by source
+#
+# How many leads of each source became deals (conversion rate) and how many of those deals
+# were won, each with its 95% range; lead to won multiplies the two. A source with many
+# leads and a low conversion costs the reps' time before it costs money.
 
 # %%
 if data_set.lacks("conversion") is None:
-    display(narrative.formatted(metrics.conversion(data_set, by=["tactic"]),
-                                percent_columns=("conversion_rate", "conversion_rate_low",
-                                                 "conversion_rate_high", "win_rate",
-                                                 "win_rate_low", "win_rate_high",
-                                                 "lead_to_won")))
+    display(tables.styled(metrics.conversion(data_set, by=["tactic"]),
+                          percent=("conversion_rate", "conversion_rate_low",
+                                   "conversion_rate_high", "win_rate", "win_rate_low",
+                                   "win_rate_high", "lead_to_won"),
+                          intervals={"conversion_rate": ("conversion_rate_low",
+                                                         "conversion_rate_high"),
+                                     "win_rate": ("win_rate_low", "win_rate_high")}))
 else:
     display(Markdown(data_set.lacks("conversion")))
 
 # %% [markdown]
 # ## Multi-touch attribution
+#
+# Each new customer's credit shared between every tactic that touched the deal (the
+# `attribution_model` parameter says how), instead of all of it going to the lead source.
+# Attributed customers are fractional for that reason. A tactic much cheaper here than in the
+# first table helps deals that other tactics bring in.
 
 # %%
 from salesnb import attribution
 
 if data_set.lacks("attribution") is None and data_set.lacks("cac") is None:
-    display(narrative.formatted(attribution.attributed_cac(data_set, model=attribution_model),
-                                money_columns=("spend", "attributed_cac")))
+    attributed = attribution.attributed_cac(data_set, model=attribution_model)
+    display(tables.styled(attributed, money=("spend", "cac", "attributed_cac"),
+                          currency=currency, hide=("cac_defined", "model"),
+                          caption=f"Attribution model: {attribution_model}."))
 else:
     display(Markdown(data_set.lacks("attribution") or data_set.lacks("cac")))

@@ -46,6 +46,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import narrative, plots, segments
+from salesnb.report import tables
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
@@ -58,12 +59,23 @@ from salesnb.report import brief
 response, reason = brief.curves_or_reason(data_set, form=curve_form, n_boot=n_boot, seed=seed)
 if response is not None:
     display(Markdown(narrative.bullets(response.notes)))
-    display(narrative.formatted(response.parameters()))
+    display(Markdown("The parameters of each tactic's fitted curve, with 95% ranges from "
+                     "resampling teams. Level is new customers per team-month at the reference "
+                     "spend; with the power curve, an exponent below 1 means each extra dollar "
+                     "buys less than the one before."))
+    display(tables.styled(response.parameters(), intervals={"estimate": ("ci_low", "ci_high")},
+                          hide=("n_teams", "n_cells", "form"),
+                          caption=f"Curve: {curve_form}; fitted on "
+                                  f"{response.parameters()['n_teams'].max()} teams."))
 else:
     display(Markdown(reason))
 
 # %% [markdown]
 # ## Response curves
+#
+# New customers against spend per team and month, one panel per tactic: the dots are the
+# team-months observed, the line the fitted curve and the band its 95% range. Where a curve
+# flattens, more spend buys few extra customers.
 
 # %%
 if response is not None:
@@ -72,17 +84,28 @@ if response is not None:
 
 # %% [markdown]
 # ## Marginal CAC: the cost of the next customer
+#
+# What one more customer would cost through each tactic at today's spend, beside the average
+# cost per customer so far. The next customer always costs more than the average when returns
+# fall; budget should move from tactics with a high next-customer cost to those with a low
+# one.
 
 # %%
 if response is not None:
     plots.marginal_cac(response)
     plt.show()
-    display(narrative.formatted(response.marginal_cac(),
-                                money_columns=("spend", "marginal_cac", "ci_low", "ci_high",
-                                               "average_cac")))
+    display(tables.styled(response.marginal_cac(), money=("spend", "marginal_cac",
+                                                          "average_cac"),
+                          intervals={"marginal_cac": ("ci_low", "ci_high")},
+                          currency=currency, hide=("extrapolated",)))
 
 # %% [markdown]
 # ## The budget split that wins the most customers
+#
+# The monthly spend per tactic that wins the most new customers for the budget, staying within
+# `max_extrapolation` times the spend levels seen so far. The table compares today's split
+# with the suggested one: spend, expected new customers a month and program cost per
+# customer, each with its 95% range.
 
 # %%
 if response is not None:
@@ -90,9 +113,20 @@ if response is not None:
                                    max_extrapolation=max_extrapolation)
     plots.allocation_bars(allocation)
     plt.show()
-    display(narrative.formatted(allocation.summary))
+    display(tables.styled(allocation.summary,
+                          intervals={"before": ("before_low", "before_high"),
+                                     "after": ("after_low", "after_high"),
+                                     "change": ("change_low", "change_high")},
+                          caption=f"Money in {currency}; customers a month.", decimals=0))
     display(Markdown(narrative.bullets(allocation.notes)))
 
 # %%
 if response is not None and target_cac is not None:
-    display(narrative.formatted(response.spend_for_marginal_cac(target_cac)))
+    display(Markdown(f"Monthly spend per tactic at which the next customer costs {target_cac:,} "
+                     f"{currency}, with its 95% range, beside today's spend."))
+    at_target = response.spend_for_marginal_cac(target_cac)
+    display(tables.styled(at_target.rename(columns={"spend": "spend_at_target"}),
+                          money=("spend_at_target", "current_spend"),
+                          intervals={"spend_at_target": ("ci_low", "ci_high")},
+                          currency=currency,
+                          hide=("target_marginal_cac", "extrapolated")))

@@ -51,6 +51,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import budget, curves, narrative, plots, segments
+from salesnb.report import tables
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
@@ -68,20 +69,29 @@ else:
 
 # %% [markdown]
 # ## Average cost per customer of each tactic, with 95% intervals
+#
+# The model splits the new customers of each period between the baseline (what would come
+# without spend: season, price, demand) and each tactic, and divides each tactic's spend by its
+# share. The next customer's cost is what one more would cost at today's spend; share is the
+# tactic's part of all new customers. The 95% ranges come from refitting on resampled blocks
+# of consecutive periods.
 
 # %%
 if model is not None:
     cac = model.cac()
     plots.cac_bars(cac, measure="average_cac", currency=currency)
     plt.show()
-    display(narrative.formatted(
+    display(tables.styled(
         cac[["tactic", "spend", "average_cac", "average_cac_low", "average_cac_high",
              "marginal_cac", "share"]],
-        money_columns=("spend", "average_cac", "average_cac_low", "average_cac_high",
-                       "marginal_cac"), percent_columns=("share",)))
+        money=("spend", "average_cac", "marginal_cac"), percent=("share",), currency=currency,
+        intervals={"average_cac": ("average_cac_low", "average_cac_high")}))
 
 # %% [markdown]
 # ## Response curves: customers against spend, per market and period
+#
+# New customers each tactic brings against its spend in a period, as the model fits them:
+# where a curve flattens, more spend buys few extra customers. The band is the 95% range.
 
 # %%
 if model is not None:
@@ -91,6 +101,11 @@ if model is not None:
 
 # %% [markdown]
 # ## The budget split that wins the most customers
+#
+# The monthly spend per tactic that wins the most new customers for the budget, staying within
+# `max_extrapolation` times the spend levels seen so far. The table compares today's split
+# with the suggested one: spend, expected new customers a month and program cost per
+# customer, each with its 95% range.
 
 # %%
 if model is not None:
@@ -98,23 +113,45 @@ if model is not None:
                                    max_extrapolation=max_extrapolation)
     plots.allocation_bars(allocation)
     plt.show()
-    display(narrative.formatted(allocation.summary))
+    display(tables.styled(allocation.summary,
+                          intervals={"before": ("before_low", "before_high"),
+                                     "after": ("after_low", "after_high"),
+                                     "change": ("change_low", "change_high")},
+                          caption=f"Money in {currency}; customers a month.", decimals=0))
     display(Markdown(narrative.bullets(allocation.notes)))
 
 # %%
 if model is not None and target_cac is not None:
     display(Markdown(f"Monthly spend per tactic at which the next customer costs {target_cac:,} "
                      f"{currency}:"))
-    display(narrative.formatted(response.spend_for_marginal_cac(target_cac),
-                                money_columns=("spend", "ci_low", "ci_high", "current_spend")))
+    at_target = response.spend_for_marginal_cac(target_cac)
+    display(tables.styled(at_target.rename(columns={"spend": "spend_at_target"}),
+                          money=("spend_at_target", "current_spend"),
+                          intervals={"spend_at_target": ("ci_low", "ci_high")},
+                          currency=currency,
+                          hide=("target_marginal_cac", "extrapolated")))
 
 # %% [markdown] tags=["remove"]
 # ## For analysts: the baseline, the leadership style and the fit
+#
+# The baseline terms (trend, season and the other drivers, on the log scale of the outcome),
+# the leadership style effects when styles are mapped, the full table of costs per customer,
+# and the first 12 periods of the decomposition of the outcome into baseline and tactics (the
+# whole decomposition is `model.decomposition()` in this notebook).
 
 # %% tags=["remove"]
 if model is not None:
-    display(narrative.formatted(model.baseline_effects()))
+    display(tables.styled(model.baseline_effects(),
+                          intervals={"estimate": ("ci_low", "ci_high")}))
     if model.style:
-        display(narrative.formatted(model.style_effects()))
-    display(narrative.formatted(cac))
-    display(narrative.formatted(model.decomposition().head(12)))
+        display(tables.styled(model.style_effects(),
+                              intervals={"response_multiplier": ("ci_low", "ci_high"),
+                                         "cac_multiplier": ("cac_low", "cac_high")}))
+    display(tables.styled(cac, money=("spend", "contribution", "current_spend", "average_cac",
+                                      "average_cac_low", "average_cac_high", "marginal_cac",
+                                      "marginal_cac_low", "marginal_cac_high"),
+                          percent=("share", "share_low", "share_high"), currency=currency,
+                          intervals={"average_cac": ("average_cac_low", "average_cac_high"),
+                                     "marginal_cac": ("marginal_cac_low", "marginal_cac_high"),
+                                     "share": ("share_low", "share_high")}))
+    display(tables.styled(model.decomposition(), max_rows=12))

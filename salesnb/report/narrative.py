@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from salesnb.models.attrition import ATTRITION_REFERENCES
@@ -234,18 +233,13 @@ def bullets(lines: list[str]) -> str:
 
 def formatted(frame: pd.DataFrame, money_columns: tuple[str, ...] = (),
               percent_columns: tuple[str, ...] = (), decimals: int = 2):
-    """A pandas Styler for reports: money and counts without decimals, shares as
-    percentages, other numbers rounded (in significant digits when they span many orders
-    of magnitude, e.g. an unstable hazard ratio), no index.
+    """A table formatted for reports: :func:`salesnb.report.tables.styled` (kept for
+    notebooks written against this name: money and counts without decimals, shares as
+    percentages, never scientific notation, human headers, no index).
     """
-    formats = {c: "{:,.0f}" for c in money_columns if c in frame}
-    formats |= {c: "{:.0%}" for c in percent_columns if c in frame}
-    counts = frame.select_dtypes("integer").columns.difference(list(formats))
-    formats |= {c: "{:,.0f}" for c in counts}
-    numeric = frame.select_dtypes("number").columns.difference(list(formats))
-    formats |= {c: f"{{:,.{decimals}g}}" if _large_range(frame[c]) else f"{{:,.{decimals}f}}"
-                for c in numeric}
-    return frame.style.format(formats, na_rep="-").hide(axis="index")
+    from salesnb.report.tables import styled
+
+    return styled(frame, money=money_columns, percent=percent_columns, decimals=decimals)
 
 
 def leadership_terms(effects: pd.DataFrame) -> list[str]:
@@ -256,11 +250,6 @@ def leadership_terms(effects: pd.DataFrame) -> list[str]:
                                     r"training10|recognition)")
     pairs = effects["term"].str.contains(":")
     return [*effects.loc[own & ~pairs, "term"], *effects.loc[pairs & claimed(effects), "term"]]
-
-
-def _large_range(values: pd.Series) -> bool:
-    finite = values[np.isfinite(values.astype(float))].abs()
-    return bool(len(finite)) and (finite.max() >= 1e6 or (0 < finite[finite > 0].min() < 1e-3))
 
 
 def extremes(frame: pd.DataFrame, column: str, n: int = 5) -> pd.DataFrame:
