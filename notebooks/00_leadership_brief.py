@@ -18,7 +18,7 @@
 #
 # **Question.** Which sales tactics, under which kind of sales leadership, win customers at the lowest cost, and how sure are we?
 #
-# **Inputs.** The validated sales data (spend, deals, teams, leaders, reps), one segment and period.
+# **Inputs.** Your sales data (spend, deals, teams, leaders and reps) for one segment and period.
 
 # %% [markdown] tags=["remove"]
 # **Run it.** Change the inputs in the `parameters` cell below (every parameter has a comment).
@@ -44,63 +44,108 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import narrative, plots, segments
+from salesnb.report import brief, brief_text, labels, methods
 
+segment_name = ("All teams" if segment is None else
+                f"{labels.value_label(segment_by).capitalize()} {labels.value_label(segment)}")
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
-display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"])))
-
-# %%
-from salesnb.report import brief
-
 inputs = brief.brief_inputs(data_set, model=model, n_boot=n_boot, seed=seed,
                             max_extrapolation=max_extrapolation)
 findings = narrative.key_findings(inputs.suite, inputs.tactic_cac, inputs.allocation,
-                                  currency=currency)
+                                  currency=currency, limit=20).groupby("topic")["finding"]
+titles = brief_text.chart_titles(inputs)
+display(Markdown(brief_text.scope_line(data_set, segment_name, currency)))
 
 # %% [markdown]
-# ## What matters
+# ## What a customer costs
 
 # %%
-display(Markdown(narrative.as_markdown(findings)))
-
-# %%
-display(Markdown(brief.headline_sentence(inputs.facts, currency)))
-if inputs.missing:
-    display(Markdown(narrative.bullets(inputs.missing)))
+display(Markdown(brief_text.cost_answer(inputs.facts, inputs.cac_trend, currency)))
+if inputs.cac_trend is not None and inputs.cac_trend["cac_defined"].sum() > 1:
+    plots.cac_trend(inputs.cac_trend[inputs.cac_trend["cac_defined"].astype(bool)],
+                    currency=currency, title=titles["trend"])
+    plt.show()
 
 # %% [markdown]
-# ## Cost per new customer by tactic
+# ## Which tactics win customers cheapest
 
 # %%
 if inputs.tactic_cac is not None:
-    plots.cac_bars(inputs.tactic_cac, currency=currency)
+    display(Markdown(" ".join(findings.get_group("tactics")) if "tactics" in findings.groups
+                     else "Too few tactics with customers to compare."))
+    plots.cac_bars(inputs.tactic_cac, currency=currency,
+                   title=titles["tactics"])
     plt.show()
 else:
     display(Markdown(data_set.lacks("cac")))
 
 # %% [markdown]
-# ## What leadership changes (CAC multipliers from the drivers model)
+# ## Which leadership style is best here
 
 # %%
+display(Markdown(brief_text.style_answer(inputs.suite)))
+display(Markdown(brief_text.situation_answer(inputs.situations, inputs.situations_reason)))
+more = [*findings.get_group("tactic x leadership style")] if (
+    "tactic x leadership style" in findings.groups) else []
+more += [*findings.get_group("leader traits")] if "leader traits" in findings.groups else []
+if more:
+    display(Markdown("Also clear from the data:\n\n" + narrative.bullets(more)))
 if inputs.suite.effects is not None:
-    plots.effects_forest(inputs.suite.effects,
-                         terms=narrative.leadership_terms(inputs.suite.effects))
+    plots.effects_forest(inputs.suite.effects, references=inputs.suite.references,
+                         terms=narrative.leadership_terms(inputs.suite.effects),
+                         title=titles["leadership"])
     plt.show()
-else:
-    display(Markdown(inputs.suite.notes[0]))
 
 # %% [markdown]
-# ## Budget: where the next dollar buys more customers
+# ## What to do next
 
 # %%
+display(Markdown("\n".join(f"{i}. {step}" for i, step in enumerate(
+    brief_text.next_steps(inputs, currency), start=1))))
 if inputs.allocation is not None:
-    plots.allocation_bars(inputs.allocation)
+    plots.allocation_bars(inputs.allocation, currency=currency, scope=segment_name,
+                          title=titles["budget"])
     plt.show()
-else:
-    display(Markdown(narrative.bullets(inputs.missing)))
+
+# %% [markdown]
+# ## What the people side costs
+
+# %%
+display(Markdown(brief_text.people_answer(inputs.suite, inputs.facts, currency)))
+if "people" in findings.groups:
+    display(Markdown(" ".join(findings.get_group("people"))))
 
 # %% [markdown]
 # ## How sure we are
+#
+# Every range on this page is where the true value likely lies (95% of the time). A leadership
+# difference is stated only when it also beats styles shuffled at random between leaders,
+# allowing for every comparison made. How the answers were reached, and what each check found:
+# the [methods appendix](00_leadership_brief_methods.html) in this report folder.
 
 # %%
-display(Markdown(narrative.bullets(inputs.notes)))
+if inputs.missing:
+    display(Markdown("Not shown, and why:\n\n" + narrative.bullets(inputs.missing)))
+
+# %% [markdown] tags=["appendix"]
+# # Methods appendix
+#
+# How the leadership brief reached its answers, the checks it made and what each means for
+# trusting them. Ranges are 95% intervals; "cheaper" and "dearer" are cost per new customer.
+
+# %% tags=["appendix"]
+display(methods.checks_table(inputs))
+
+# %% [markdown] tags=["appendix"]
+# ## Technical notes
+#
+# Every note the analysis wrote, as written, for analysts checking the work.
+
+# %% tags=["appendix"]
+display(Markdown(narrative.bullets(methods.technical_notes(inputs))))
+
+# %% tags=["remove"]
+display({"application/vnd.salesnb.headline+json": brief_text.headline_facts(
+    inputs, segment_name, brief_text.scope_line(data_set, segment_name, currency).split(" · ")[1],
+    currency)}, raw=True)

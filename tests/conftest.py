@@ -21,6 +21,16 @@ def require(available: bool, reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium (the browser tests' reader; .ci/run installs it)."""
+    import shutil
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    require(binary is not None, "Chromium is not installed (apt: chromium; see .ci/run)")
+    return binary
+
+
+@pytest.fixture(scope="session")
 def demo_suite():
     """The bundled demo and its model suite (about 7 s), shared by every test that reads it."""
     from salesnb import load, models

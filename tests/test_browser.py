@@ -4,13 +4,12 @@ from the network, charts and findings rendered. Screenshots go to tests/artifact
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR, require
+from tests.conftest import PROJECT_DIR
 from tests.test_reports import finished_run
 
 pytestmark = pytest.mark.slow  # headless Chromium on real reports
@@ -22,13 +21,6 @@ HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--host-resolver-rules=MAP * ~NOTFOUND"]  # nothing may come from the network
 EXTERNAL = re.compile(r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)=\"(?:https?:)?//",
                       re.IGNORECASE)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    require(binary is not None, "Chromium is not installed (apt: chromium; see .ci/run)")
-    return binary
 
 
 @pytest.fixture
@@ -89,26 +81,6 @@ def test_report_renders_charts_and_findings_offline(chromium, run_folder, tmp_pa
 
 def _is_png(path: Path) -> bool:
     return path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_the_real_leadership_brief_renders_findings_and_charts(chromium, tmp_path):
-    """The suite's own brief, run by `salesnb report` on the demo, as a leader would open it."""
-    from salesnb.cli import main
-    from salesnb.paths import DEMO_DIR
-
-    code = main(["report", "--data", str(DEMO_DIR), "--notebooks", "00_leadership_brief",
-                 "--out", str(tmp_path), "--name", "brief", "--jobs", "1", "--no-progress"])
-    assert code == 0
-    page = tmp_path / "brief" / "all" / "00_leadership_brief.html"
-    dom, console = open_page(chromium, page, tmp_path / "profile",
-                             ARTIFACTS / "leadership-brief.png")
-    assert console == [] and not EXTERNAL.search(dom)
-    assert "What matters" in dom and re.search(r"<strong>Tactics\.</strong>", dom)
-    assert dom.count("95% CI") >= 3, "every finding states its uncertainty"
-    assert len(re.findall(r"<img [^>]*src=\"data:image/png;base64,", dom)) >= 3
-    assert "salesnb report --notebooks" not in dom, "run instructions are for analysts only"
-    assert "segments.open_data" not in dom, "no code in the leadership report"
-    assert _is_png(ARTIFACTS / "leadership-brief.png")
 
 
 def test_the_marketing_mix_page_from_totals_renders_for_leaders(chromium, tmp_path):

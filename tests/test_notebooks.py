@@ -155,17 +155,21 @@ def test_each_notebook_runs_with_non_default_parameters(path, tmp_path):
         "tags", []))
     assert 'currency = "EUR"' in injected.source
     text = "\n".join(_text_outputs(executed))
-    expected = ("segment: region = North" if "segment" in parameters
-                else f"period: {parameters['period_start']} to last month")
+    if path.stem == "00_leadership_brief":  # the brief says its scope in one line
+        expected = f"**All teams** · {parameters['period_start']} to "
+        assert "money in EUR" in text and re.search(r"\*\*Move budget towards \w+", text)
+    else:
+        expected = ("segment: region = North" if "segment" in parameters
+                    else f"period: {parameters['period_start']} to last month")
     assert expected in text and "Traceback" not in text
-    if path.stem == "00_leadership_brief":
-        assert re.search(r"1\. \*\*Tactics\.\*\*", text) and "EUR" in text
     if path.stem in TOTALS_NOTEBOOKS:
         assert "totals over time: 91 weeks, 1 market(s), 6 tactics" in text
         outputs = [o for c in executed.cells for o in c.get("outputs", [])]
         html = "\n".join(o.get("data", {}).get("text/html", "") for o in outputs)
-        assert all(t in html for t in ("email", "paid_search", "events", "average_cac"))
-        assert "target_marginal_cac" in html  # the spend where the next customer costs 900
+        assert all(t in html for t in ("email", "paid search", "events",
+                                       "Average cost per customer"))
+        assert "Spend at target" in html  # the spend where the next customer costs 900
+        assert "paid_search" not in html and "average_cac" not in html  # labels, not code
         assert sum("image/png" in o.get("data", {}) for o in outputs) == 3  # CAC, curves,
         # budget
 

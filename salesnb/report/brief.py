@@ -15,10 +15,14 @@ import pandas as pd
 
 from salesnb.errors import SalesnbError
 
+SITUATIONS = ("segment", "tactic")
+"""Situations the brief checks the style effect across (the analyst page checks more)."""
+
 if TYPE_CHECKING:
     from salesnb.curves.budget import Allocation
     from salesnb.curves.response import ResponseCurves
     from salesnb.io.dataset import Dataset
+    from salesnb.models.situations import SituationalStyle
     from salesnb.models.suite import ModelSuite
 
 
@@ -31,6 +35,11 @@ class BriefInputs:
     tactic_cac: pd.DataFrame | None = None
     response: ResponseCurves | None = None
     allocation: Allocation | None = None
+    cac_trend: pd.DataFrame | None = None
+    situations: SituationalStyle | None = None
+    situations_reason: str | None = None
+    style_cac: pd.DataFrame | None = None
+    months: int | None = None
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -73,6 +82,11 @@ def brief_inputs(data: Dataset, model: str = "auto", n_boot: int = 200, seed: in
         inputs.missing.append(reason)
         return inputs
     inputs.tactic_cac = measures.cac_intervals(data, by=["tactic"], n_boot=n_boot, seed=seed)
+    inputs.cac_trend = measures.cac(data, by=[], period="quarter")
+    inputs.months = int(data.months().nunique())
+    if data.lacks("style") is None:
+        inputs.style_cac = measures.cac(data, by=["decision_style"])
+    inputs.situations, inputs.situations_reason = situations_or_reason(data, inputs.suite)
     reason = data.lacks("curves")
     if reason is not None:
         inputs.missing.append(reason)
@@ -86,6 +100,29 @@ def brief_inputs(data: Dataset, model: str = "auto", n_boot: int = 200, seed: in
         inputs.missing.append("The budget advice is not shown: "
                               + str(exc).splitlines()[0].rstrip(".") + ".")
     return inputs
+
+
+def situations_or_reason(data: Dataset, suite: ModelSuite, by: tuple[str, ...] = SITUATIONS
+                         ) -> tuple[SituationalStyle | None, str | None]:
+    """The decision-style effect by situation (segment and tactic by default), or None and
+    the plain reason it was not checked (no style, too few leaders).
+    """
+    from salesnb.metrics import measures
+    from salesnb.models.situations import style_by_situation
+
+    reason = data.lacks("style")
+    if reason is None and getattr(suite, "leaders_too_few", False):
+        reason = f"only {suite.clusters} leaders hold the styles."
+    if reason is not None:
+        return None, reason
+    panel = measures.panel(data)
+    columns = tuple(c for c in by if c in panel and panel[c].nunique() > 1)
+    if not columns:
+        return None, "the data has no segment or tactic to compare."
+    try:
+        return style_by_situation(panel, by=columns), None
+    except SalesnbError as exc:
+        return None, str(exc).splitlines()[0].rstrip(".") + "."
 
 
 def curves_or_reason(data: Dataset, form: str = "power", n_boot: int = 200, seed: int = 0
