@@ -173,9 +173,7 @@ else:
     try:
         situations = models.style_by_situation(metrics.panel(data_set),
                                                by=("segment", "tactic"))
-        display(tables.styled(situations.tests, hide=("model", "cluster_by"),
-                              caption="Clustered by "
-                                      f"{', '.join(situations.tests['cluster_by'].unique())}."))
+        display(tables.styled(situations.tests, hide=("model",)))
         display(tables.styled(situations.pooling.rename(columns={"pooled": "cac_multiplier"}),
                               intervals={"cac_multiplier": ("pooled_low", "pooled_high")}))
         if situations.notes:
