@@ -80,8 +80,19 @@ def test_the_planted_situation_is_named_with_its_direction(demo_inputs, truth):
     tests = inputs.situations.tests.set_index("situation")
     assert tests.loc["tactic", "p_holm"] < 0.05
     match = re.search(rf"{planted['decision_style']} leaders' teams range from (\d+)% cheaper "
-                      rf"\({planted['tactic']}\)", sentence)
+                      rf"\({planted['tactic']}; likely between (\d+)% and (\d+)% cheaper\)",
+                      sentence)
     assert match, sentence
+    size, near, far = (int(g) for g in match.groups())
+    assert near <= size <= far
+    effects = inputs.situations.effects.set_index(["situation", "level", "style"])
+    shrunk = effects.loc[("tactic", planted["tactic"], planted["decision_style"])]
+    assert size == round(abs(shrunk["shrunk"] - 1) * 100)
+    combined = truth["decision_style_cac_multiplier"][planted["decision_style"]] * \
+        planted["cac_multiplier"]  # the style's own effect times the planted interaction
+    assert shrunk["shrunk_low"] <= combined <= shrunk["shrunk_high"]
+    assert shrunk["estimate"] == pytest.approx(combined, rel=0.15)
+    assert brief_text._likely(0.9, 1.1) == "likely between 10% cheaper and 10% dearer"
     assert brief_text.situation_answer(None, "only 4 leaders hold the styles.").endswith(
         "not checked: only 4 leaders hold the styles.")
 
@@ -161,3 +172,21 @@ def test_chart_titles_state_the_findings(demo_inputs, truth):
     assert titles["leadership"].endswith("% more")
     give = inputs.allocation.table.sort_values("change").iloc[0]["tactic"]
     assert titles["budget"].endswith(f"less to {give.replace('_', ' ')}")
+
+
+def test_fitting_warnings_are_counted_and_translated_in_the_appendix(demo_inputs):
+    _, inputs = demo_inputs
+    noisy = dataclasses.replace(inputs.suite, notes=[
+        *inputs.suite.notes,
+        "MixedLM cross-check: Maximum Likelihood optimization failed to converge. Check "
+        "mle_retvals", "attrition: overflow encountered in exp",
+        "MixedLM cross-check: not estimated (singular design: too few observations)"])
+    checks = methods.trust_checks(dataclasses.replace(inputs, suite=noisy)).set_index("Check")
+    plain = methods.trust_checks(inputs).set_index("Check")
+    assert "Warnings from the fitting" not in plain.index  # the demo fits cleanly
+    assert checks.loc["Warnings from the fitting", "What we found"].startswith("3 message(s)")
+    assert "treat them as rough" in checks.loc["Warnings from the fitting",
+                                               "What it means for trusting the result"]
+    assert checks.loc["Parts not estimated", "What we found"].startswith("1 cross-check(s)")
+    assert "mle_retvals" in " ".join(methods.technical_notes(
+        dataclasses.replace(inputs, suite=noisy)))  # kept as written for analysts

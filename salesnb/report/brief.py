@@ -86,14 +86,15 @@ def brief_inputs(data: Dataset, model: str = "auto", n_boot: int = 200, seed: in
     inputs.months = int(data.months().nunique())
     if data.lacks("style") is None:
         inputs.style_cac = measures.cac(data, by=["decision_style"])
-    inputs.situations, inputs.situations_reason = situations_or_reason(data, inputs.suite)
+    panel = measures.panel(data)  # once: the situations and the curves both start from it
+    inputs.situations, inputs.situations_reason = situations_or_reason(data, inputs.suite,
+                                                                       panel=panel)
     reason = data.lacks("curves")
     if reason is not None:
         inputs.missing.append(reason)
         return inputs
     try:
-        inputs.response = fitting.fit_response_curves(measures.panel(data), n_boot=n_boot,
-                                                      seed=seed)
+        inputs.response = fitting.fit_response_curves(panel, n_boot=n_boot, seed=seed)
         inputs.allocation = budget.reallocate(inputs.response,
                                               max_extrapolation=max_extrapolation)
     except SalesnbError as exc:
@@ -102,10 +103,12 @@ def brief_inputs(data: Dataset, model: str = "auto", n_boot: int = 200, seed: in
     return inputs
 
 
-def situations_or_reason(data: Dataset, suite: ModelSuite, by: tuple[str, ...] = SITUATIONS
+def situations_or_reason(data: Dataset, suite: ModelSuite, by: tuple[str, ...] = SITUATIONS,
+                         panel: pd.DataFrame | None = None
                          ) -> tuple[SituationalStyle | None, str | None]:
     """The decision-style effect by situation (segment and tactic by default), or None and
-    the plain reason it was not checked (no style, too few leaders).
+    the plain reason it was not checked (no style, too few leaders). ``panel``: the data's
+    :func:`salesnb.metrics.panel`, when the caller has it already.
     """
     from salesnb.metrics import measures
     from salesnb.models.situations import style_by_situation
@@ -115,7 +118,7 @@ def situations_or_reason(data: Dataset, suite: ModelSuite, by: tuple[str, ...] =
         reason = f"only {suite.clusters} leaders hold the styles."
     if reason is not None:
         return None, reason
-    panel = measures.panel(data)
+    panel = measures.panel(data) if panel is None else panel
     columns = tuple(c for c in by if c in panel and panel[c].nunique() > 1)
     if not columns:
         return None, "the data has no segment or tactic to compare."

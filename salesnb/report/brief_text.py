@@ -185,8 +185,10 @@ def situation_answer(situations: SituationalStyle | None, reason: str | None = N
             ranked = rows.sort_values("shrunk")
             best, worst = ranked.iloc[0], ranked.iloc[-1]
             ranges.append(f"{value_label(style)} leaders' teams range from "
-                          f"{_signed(best['shrunk'])} ({value_label(best['level'])}) to "
-                          f"{_signed(worst['shrunk'])} ({value_label(worst['level'])})")
+                          f"{_signed(best['shrunk'])} ({value_label(best['level'])}; "
+                          f"{_likely(best['shrunk_low'], best['shrunk_high'])}) to "
+                          f"{_signed(worst['shrunk'])} ({value_label(worst['level'])}; "
+                          f"{_likely(worst['shrunk_low'], worst['shrunk_high'])})")
         sentences.append(f"By {value_label(test.situation)}, against {reference} leaders: "
                          + "; ".join(ranges) + ".")
     return ("The style effect is not the same everywhere (a gap this large seldom comes by "
@@ -196,6 +198,19 @@ def situation_answer(situations: SituationalStyle | None, reason: str | None = N
 
 def _signed(multiplier: float) -> str:
     return f"{_pct(multiplier)} {'cheaper' if multiplier < 1 else 'dearer'}"
+
+
+def _likely(low: float, high: float) -> str:
+    """``0.56, 0.8`` -> ``"likely between 20% and 44% cheaper"``; a range across 1 names
+    both sides.
+    """
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "range unknown"
+    if high < 1:
+        return f"likely between {_pct(high)} and {_pct(low)} cheaper"
+    if low > 1:
+        return f"likely between {_pct(low)} and {_pct(high)} dearer"
+    return f"likely between {_pct(low)} cheaper and {_pct(high)} dearer"
 
 
 def next_steps(inputs: BriefInputs, currency: str) -> list[str]:

@@ -9,6 +9,7 @@ the analysis wrote, as written, for analysts; the leader's page shows neither.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["CHECK_COLUMNS", "checks_table", "technical_notes", "trust_checks"]
 
 CHECK_COLUMNS = ["Check", "What we found", "What it means for trusting the result"]
+FITTING_WARNING = re.compile(r"converge|overflow|singular|Hessian|invalid value|divide by zero|"
+                             r"mle_retvals|[A-Z]\w*Warning", re.IGNORECASE)
+"""A note that passes on a warning of the fitting software (statsmodels, numpy)."""
 
 
 def trust_checks(inputs: BriefInputs) -> pd.DataFrame:
@@ -52,9 +56,30 @@ def trust_checks(inputs: BriefInputs) -> pd.DataFrame:
             "spend seen so far.",
             "Outside that range the curve is a guess: move in steps and measure."
             if outside.any() else "The advice rests on spend levels the teams have run."))
+    rows += _warning_rows(inputs.notes)
     for reason in inputs.missing:
         rows.append(("Not shown", reason, "That part of the brief is left out, not guessed."))
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+
+
+def _warning_rows(notes: list[str]) -> list[tuple[str, str, str]]:
+    """The fitting software's warnings and the parts not estimated, counted and translated
+    (the technical notes list them as written).
+    """
+    warned = [n for n in notes if FITTING_WARNING.search(n)]
+    skipped = [n for n in notes if ": not estimated (" in n]
+    rows = []
+    if warned:
+        rows.append(("Warnings from the fitting", f"{len(warned)} message(s) from the model "
+                     "fitting, e.g. that a model did not settle on one answer or a number "
+                     "overflowed (listed under technical notes).",
+                     "The estimates they concern may be unstable: treat them as rough, and "
+                     "do not act on them alone."))
+    if skipped:
+        rows.append(("Parts not estimated", f"{len(skipped)} cross-check(s) could not run on "
+                     "this data (listed under technical notes).",
+                     "The answers above do not rest on them; the data was too thin for them."))
+    return rows
 
 
 def _model_row(suite) -> tuple[str, str, str]:
