@@ -94,7 +94,7 @@ else:
         cost = people.attrition_cost(data_set, by=["decision_style"],
                                      replacement_share=replacement_share)
         plots.group_bars(cost, by="decision_style", measure="turnover_cost_per_customer",
-                         label=f"turnover cost per new customer {currency}")
+                         label="turnover cost per new customer", currency=currency)
         plt.show()
     else:
         display(Markdown(data_set.lacks("attrition_cost")))

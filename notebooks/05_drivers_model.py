@@ -65,7 +65,7 @@ display(Markdown(f"_Model suite ran in {suite.seconds:.1f} s._"))
 
 # %%
 if suite.effects is not None:
-    plots.effects_forest(suite.effects)
+    plots.effects_forest(suite.effects, references=suite.references)
     plt.gcf().set_size_inches(8, 9)
     plt.show()
     said = narrative.with_findings(suite.effects, suite.references)

@@ -51,6 +51,7 @@ from salesnb.report import tables
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
 display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"])))
+scope = "all teams" if segment is None else f"{segment_by} {segment}"  # named on the charts
 
 # %%
 from salesnb import budget
@@ -79,7 +80,7 @@ else:
 
 # %%
 if response is not None:
-    plots.response_curves(response)
+    plots.response_curves(response, currency=currency)
     plt.show()
 
 # %% [markdown]
@@ -92,7 +93,7 @@ if response is not None:
 
 # %%
 if response is not None:
-    plots.marginal_cac(response)
+    plots.marginal_cac(response, currency=currency, scope=scope)
     plt.show()
     display(tables.styled(response.marginal_cac(), money=("spend", "marginal_cac",
                                                           "average_cac"),
@@ -111,7 +112,7 @@ if response is not None:
 if response is not None:
     allocation = budget.reallocate(response, budget=budget_total,
                                    max_extrapolation=max_extrapolation)
-    plots.allocation_bars(allocation)
+    plots.allocation_bars(allocation, currency=currency, scope=scope)
     plt.show()
     display(tables.styled(allocation.summary,
                           intervals={"before": ("before_low", "before_high"),

@@ -96,7 +96,7 @@ if model is not None:
 # %%
 if model is not None:
     response = model.to_response_curves()
-    plots.response_curves(response, per=f"market per {model.period}")
+    plots.response_curves(response, per=f"market per {model.period}", currency=currency)
     plt.show()
 
 # %% [markdown]
@@ -111,7 +111,7 @@ if model is not None:
 if model is not None:
     allocation = budget.reallocate(response, budget=budget_total,
                                    max_extrapolation=max_extrapolation)
-    plots.allocation_bars(allocation)
+    plots.allocation_bars(allocation, currency=currency, scope="all markets")
     plt.show()
     display(tables.styled(allocation.summary,
                           intervals={"before": ("before_low", "before_high"),

@@ -46,7 +46,7 @@ class Segment:
     @property
     def label(self) -> str:
         """How the segment is named to readers, e.g. ``region = North``."""
-        return "all data" if self.by is None else f"{self.by} = {self.value}"
+        return "All teams" if self.by is None else f"{self.by} = {self.value}"
 
 
 @dataclass
