@@ -163,7 +163,8 @@ def test_summary_says_program_cac_and_the_finding_follows(best):
     assert cac["before"] == pytest.approx(summary.loc["spend", "before"]
                                           / summary.loc["expected_customers", "before"])
     sentence = narrative._budget_findings(best, "USD")[0].finding
-    assert "program CAC from" in sentence and "blended" not in sentence
+    assert "the tactic spend per new customer from" in sentence and "blended" not in sentence
+    assert f"from {narrative.money(cac['before'], 'USD')} to " in sentence
 
 
 def test_target_cac_on_a_u_shaped_curve_takes_the_largest_budget(curves):
