@@ -30,9 +30,11 @@ def demo_inputs(demo_suite):
 
 def _direction(text: str, style: str) -> str | None:
     """'cheaper' or 'dearer' as the sentence says it of ``style`` (None: not said)."""
-    if re.search(rf"{style} leaders win customers cheapest|{style} \d+% cheaper", text):
+    if re.search(rf"{style} leaders win customers more cheaply|{style} \d+% cheaper", text,
+                 re.IGNORECASE):
         return "cheaper"
-    if re.search(rf"under {style} leaders a customer costs \d+% more|{style} \d+% dearer", text):
+    if re.search(rf"under {style} leaders a customer costs \d+% more|{style} \d+% dearer",
+                 text, re.IGNORECASE):
         return "dearer"
     return None
 
@@ -63,7 +65,19 @@ def test_a_style_gap_shuffled_labels_also_give_is_never_stated(demo_inputs):
     effects.loc[effects["term"].str.startswith("decision_style="), "p_permutation"] = 0.4
     sentence = brief_text.style_answer(dataclasses.replace(inputs.suite, effects=effects))
     assert sentence.startswith("No leadership style wins customers more cheaply")
-    assert "cheapest" not in sentence and "more cheaply than autocratic" not in sentence
+    assert "more cheaply than autocratic" not in sentence and "**" not in sentence
+
+
+def test_a_cheaper_style_is_said_against_its_reference_never_as_cheapest(demo_inputs):
+    _, inputs = demo_inputs
+    effects = inputs.suite.effects.copy()
+    collaborative = effects["term"] == "decision_style=collaborative"
+    effects.loc[collaborative, "p_permutation"] = 0.01  # as if it beat the shuffled labels
+    sentence = brief_text.style_answer(dataclasses.replace(inputs.suite, effects=effects))
+    row = effects[collaborative].iloc[0]
+    assert (f"**Collaborative leaders win customers more cheaply than consultative leaders**: "
+            f"{abs(row['estimate'] - 1) * 100:.0f}% less per customer") in sentence
+    assert "cheapest" not in sentence and _direction(sentence, "collaborative") == "cheaper"
 
 
 def test_too_few_leaders_is_said_not_guessed(demo_inputs):

@@ -154,9 +154,9 @@ def _stated_style(row, reference: str) -> str:
     name = value_label(row.style)
     low, high = sorted((row.ci_low, row.ci_high))
     if row.estimate < 1:
-        return (f"**{name.capitalize()} leaders win customers cheapest**: "
-                f"{_pct(row.estimate)} less per customer than {reference} leaders (likely "
-                f"between {_pct(high)} and {_pct(low)} less).")
+        return (f"**{name.capitalize()} leaders win customers more cheaply than {reference} "
+                f"leaders**: {_pct(row.estimate)} less per customer (likely between "
+                f"{_pct(high)} and {_pct(low)} less).")
     return (f"**{reference.capitalize()} leaders win customers more cheaply than {name} "
             f"leaders**: under {name} leaders a customer costs {_pct(row.estimate)} more "
             f"(likely between {_pct(low)} and {_pct(high)} more).")
