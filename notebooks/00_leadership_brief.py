@@ -147,5 +147,4 @@ display(Markdown(narrative.bullets(methods.technical_notes(inputs))))
 
 # %% tags=["remove"]
 display({"application/vnd.salesnb.headline+json": brief_text.headline_facts(
-    inputs, segment_name, brief_text.scope_line(data_set, segment_name, currency).split(" · ")[1],
-    currency)}, raw=True)
+    inputs, segment_name, brief_text.period_text(data_set), currency)}, raw=True)

@@ -153,7 +153,7 @@ def test_scope_and_headline_facts(demo_inputs):
     line = brief_text.scope_line(data, "All teams", "USD")
     months = data.months()
     assert line.startswith("**All teams** · ") and "money in USD" in line
-    assert f"({months.nunique()} months)" in line
+    assert f"({months.nunique()} months)" in line and brief_text.period_text(data) in line
     closed = data.deals.loc[data.deals["outcome"] != "open", "close_date"]
     assert f"data up to {closed.max():%d %b %Y}" in line  # open deals' dates are plans
     facts = brief_text.headline_facts(inputs, "All teams", "2024-01 to 2025-12", "USD")

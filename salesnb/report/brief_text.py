@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from salesnb.report.brief import BriefInputs
 
 __all__ = ["chart_titles", "cost_answer", "data_as_of", "headline_facts", "money_short",
-           "next_steps", "people_answer", "scope_line", "situation_answer", "style_answer"]
+           "next_steps", "people_answer", "period_text", "scope_line", "situation_answer",
+           "style_answer"]
 
 STEP_SHARE = 0.25
 """The first step of a budget move: a quarter of it, then compare before going further."""
@@ -66,13 +67,18 @@ def data_as_of(data: Dataset) -> pd.Timestamp | None:
     return max(dates) if dates else None
 
 
+def period_text(data: Dataset) -> str:
+    """``"2024-01 to 2025-12 (24 months)"``: the months the data has activity in."""
+    months = data.months()
+    return (f"{months.min():%Y-%m} to {months.max():%Y-%m} ({months.nunique()} months)"
+            if len(months) else "no dated activity")
+
+
 def scope_line(data: Dataset, segment: str, currency: str) -> str:
     """``"**North** · 2024-01 to 2025-12 (24 months) · data up to 31 Dec 2025 · money in
     USD"``: what the page covers, said first.
     """
-    months = data.months()
-    period = (f"{months.min():%Y-%m} to {months.max():%Y-%m} ({months.nunique()} months)"
-              if len(months) else "no dated activity")
+    period = period_text(data)
     latest = data_as_of(data)
     fresh = f"data up to {latest:%d %b %Y}" if latest is not None else "no dates in the data"
     return f"**{segment}** · {period} · {fresh} · money in {currency}"
