@@ -191,7 +191,7 @@ def test_numpy_numbers_are_accepted(curves):
 def test_upper_bound_note_names_the_tactics(curves):
     result = reallocate(curves, bounds={"referrals": (None, 400_000.0)})
     note = next(n for n in result.notes if "upper bound" in n)
-    assert "'referrals'" in note
+    assert "upper bound: referrals;" in note and "['" not in note  # names, not a Python list
 
 
 def test_by_group_amounts_are_split_not_repeated():

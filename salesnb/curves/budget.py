@@ -265,7 +265,7 @@ def _notes(table: pd.DataFrame, curves: ResponseCurves) -> list[str]:
                      + "; ".join(shown))
     at_cap = table[(table["new_spend"] >= table["upper_bound"] * (1 - 1e-6)) & ~table["fixed"]]
     if len(at_cap):
-        names = [curves.labels[i] for i in at_cap.index]
+        names = ", ".join(str(curves.labels[i]).replace("_", " ") for i in at_cap.index)
         notes.append(f"{len(at_cap)} tactic(s) sit at their upper bound: {names}; the optimiser "
                      "wanted more; the bounds, not the curves, decide how much")
     return notes
