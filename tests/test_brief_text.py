@@ -204,3 +204,13 @@ def test_fitting_warnings_are_counted_and_translated_in_the_appendix(demo_inputs
     assert checks.loc["Parts not estimated", "What we found"].startswith("1 cross-check(s)")
     assert "mle_retvals" in " ".join(methods.technical_notes(
         dataclasses.replace(inputs, suite=noisy)))  # kept as written for analysts
+
+
+def test_without_spend_the_next_step_is_the_missing_data(demo_inputs):
+    _, inputs = demo_inputs
+    reason = "Cost per customer is not shown: the data has no spend table; map one."
+    bare = brief.BriefInputs(inputs.suite, inputs.facts, missing=[reason])
+    bare.suite = dataclasses.replace(inputs.suite, effects=None)
+    assert brief_text.next_steps(bare, "USD") == ["**Add the missing data first.** " + reason]
+    kept = dataclasses.replace(inputs, missing=[])
+    assert brief_text.next_steps(kept, "USD")[0].startswith("**Move budget towards")

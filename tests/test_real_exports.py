@@ -145,7 +145,8 @@ def test_the_whole_notebook_suite_runs_on_each_export(shape, tmp_path):
     assert sorted(r["notebook"] for r in manifest["segments"][0]["results"]) == DEAL_NOTEBOOKS
     brief = (tmp_path / "reports" / "run" / "all" / "00_leadership_brief.html").read_text()
     if shape != "weekly_costs":  # the one shape with spend
-        assert "not measured: the data has no spend" in brief
+        assert "but no spend: what a customer costs cannot be measured" in brief
+        assert "Add the missing data first." in brief and "Keep the budget" not in brief
 
 
 @pytest.mark.slow

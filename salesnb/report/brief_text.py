@@ -239,7 +239,9 @@ def next_steps(inputs: BriefInputs, currency: str) -> list[str]:
     stated = styles[claimed(styles)] if len(styles) else styles
     for row in stated.sort_values("p_permutation").itertuples() if len(stated) else []:
         steps.append(_style_step(row, inputs, currency))
-    if not steps:
+    if not steps and inputs.allocation is None and inputs.missing:
+        steps.append("**Add the missing data first.** " + " ".join(inputs.missing))
+    elif not steps:
         steps.append("**No change the data supports yet.** Keep the budget as it is; the "
                      "data shows no move that would clearly win more customers.")
     return steps
