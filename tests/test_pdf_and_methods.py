@@ -206,7 +206,7 @@ def test_a_tiny_run_prints_the_brief_to_pdf_inside_the_partial_folder(
     assert "APPENDIX TEXT" not in main and "APPENDIX OUTPUT" not in main
     assert "APPENDIX TEXT" in methods and "APPENDIX OUTPUT" in methods
     assert 'href="00_leadership_brief.html"' in methods, "the methods page links back"
-    assert "<title>Methods appendix | all data</title>" in methods
+    assert "<title>Methods appendix | All teams</title>" in methods
     assert HEADLINE_MIME not in main and "interactive output" not in main
     (notebook,) = json.loads((folder / "manifest.json").read_text())["notebooks"]
     assert notebook["methods_html"] == METHODS
