@@ -50,8 +50,8 @@ segment_name = ("All teams" if segment is None else
                 f"{labels.value_label(segment_by).capitalize()} {labels.value_label(segment)}")
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
-inputs = brief.brief_inputs(data_set, model=model, n_boot=n_boot, seed=seed,
-                            max_extrapolation=max_extrapolation)
+inputs = brief.shared_brief_inputs(data_set, model=model, n_boot=n_boot, seed=seed,
+                                   max_extrapolation=max_extrapolation)
 findings = narrative.key_findings(inputs.suite, inputs.tactic_cac, inputs.allocation,
                                   currency=currency, limit=20).groupby("topic")["finding"]
 titles = brief_text.chart_titles(inputs)

@@ -45,7 +45,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import metrics, narrative, plots, segments
-from salesnb.report import tables
+from salesnb.report import computed, tables
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
@@ -62,7 +62,7 @@ display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"]))
 
 # %%
 if data_set.lacks("cac") is None:
-    intervals = metrics.cac_intervals(data_set, by=["tactic"], n_boot=n_boot, seed=seed)
+    intervals = computed.cac_intervals(data_set, by=["tactic"], n_boot=n_boot, seed=seed)
     plots.cac_bars(intervals, currency=currency)
     plt.show()
     display(tables.styled(intervals, money=("program_cac", "loaded_cac"), currency=currency,

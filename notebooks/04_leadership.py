@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import metrics, narrative, plots, segments
-from salesnb.report import tables
+from salesnb.report import computed, tables
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
@@ -99,7 +99,7 @@ else:
     else:
         display(Markdown(data_set.lacks("attrition_cost")))
     try:
-        hazards = models.rep_attrition(data_set)  # the style in force at each time at risk
+        hazards = computed.rep_attrition(data_set)  # the style in force at each time at risk
         said = narrative.with_findings(hazards, models.ATTRITION_REFERENCES,
                                        subject="rep attrition")
         display(Markdown(narrative.bullets(list(said["finding"]))))
@@ -171,8 +171,7 @@ if data_set.lacks("cac") or data_set.lacks("style"):
     display(Markdown(data_set.lacks("cac") or data_set.lacks("style")))
 else:
     try:
-        situations = models.style_by_situation(metrics.panel(data_set),
-                                               by=("segment", "tactic"))
+        situations = computed.style_by_situation(data_set, by=("segment", "tactic"))
         display(tables.styled(situations.tests, hide=("model",)))
         display(tables.styled(situations.pooling.rename(columns={"pooled": "cac_multiplier"}),
                               intervals={"cac_multiplier": ("pooled_low", "pooled_high")}))
@@ -195,7 +194,7 @@ if data_set.lacks("cac"):
     display(Markdown(data_set.lacks("cac")))
 else:
     try:
-        scorecard = models.leader_scorecard(metrics.panel(data_set))
+        scorecard = computed.leader_scorecard(data_set)
         table = scorecard.table
         display(Markdown(
             f"{int(table['clear'].sum())} of {len(table)} leaders differ clearly in cost per "
@@ -238,7 +237,7 @@ if data_set.lacks("style_changes") is not None:
     display(Markdown(data_set.lacks("style_changes")))
 else:
     try:
-        changes = models.style_change_effects(metrics.panel(data_set))
+        changes = computed.style_change_effects(data_set)
         effects = changes["effects"].rename(columns={"estimate": "cac_multiplier"})
         display(tables.styled(effects, intervals={"cac_multiplier": ("ci_low", "ci_high")},
                               hide=("model",),

@@ -42,18 +42,17 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import narrative, plots, segments
-from salesnb.report import tables
+from salesnb.report import computed, tables
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
 display(Markdown(narrative.bullets(data_set.notes or ["all teams, all months"])))
 
 # %%
-from salesnb import models
-
-suite = models.model_suite(data_set, month_effects=month_effects, model=model)
+suite = computed.model_suite(data_set, month_effects=month_effects, model=model)
 display(Markdown(narrative.bullets(suite.notes)))
-display(Markdown(f"_Model suite ran in {suite.seconds:.1f} s._"))
+display(Markdown(f"_The model suite took {suite.seconds:.1f} s to compute (once per segment: "
+                 "the other notebooks and later runs on the same data reuse it)._"))
 
 # %% [markdown]
 # ## Effects as CAC multipliers (x0.85 = 15% cheaper per customer)

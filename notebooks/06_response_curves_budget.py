@@ -46,7 +46,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from salesnb import narrative, plots, segments
-from salesnb.report import tables
+from salesnb.report import computed, tables
 
 data_set = segments.open_data(data, mapping, by=segment_by, value=segment,
                               start=period_start, end=period_end)
@@ -55,9 +55,8 @@ scope = "all teams" if segment is None else f"{segment_by} {segment}"  # named o
 
 # %%
 from salesnb import budget
-from salesnb.report import brief
 
-response, reason = brief.curves_or_reason(data_set, form=curve_form, n_boot=n_boot, seed=seed)
+response, reason = computed.curves_or_reason(data_set, form=curve_form, n_boot=n_boot, seed=seed)
 if response is not None:
     display(Markdown(narrative.bullets(response.notes)))
     display(Markdown("The parameters of each tactic's fitted curve, with 95% ranges from "

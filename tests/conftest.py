@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# One result cache per test run (salesnb.cache), shared by the tests and the kernels they start
+# (inherited through the environment): a run starts cold, never from a developer's ~/.cache.
+_RUN_CACHE = tempfile.mkdtemp(prefix="salesnb-test-cache-")
+os.environ["SALESNB_CACHE_DIR"] = _RUN_CACHE
+
+
+def pytest_unconfigure(config) -> None:
+    """Delete the run's result cache."""
+    shutil.rmtree(_RUN_CACHE, ignore_errors=True)
 
 
 def require(available: bool, reason: str) -> None:

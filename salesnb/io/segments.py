@@ -236,10 +236,11 @@ def open_data(data: str | Path | None = None, mapping: str | Path | None = None,
               by: str | None = None, value: object = None, start: str | None = None,
               end: str | None = None) -> Dataset:
     """Load and validate ``data`` (default: the bundled demo) and select a segment/period:
-    the first step of every notebook (see :func:`select`).
+    the first step of every notebook (see :func:`select`). Files loaded before, byte for
+    byte, are reused from the cache (:mod:`salesnb.io.load_cache`).
     """
-    from salesnb.io.loading import load
+    from salesnb.io.load_cache import load_reused
     from salesnb.paths import DEMO_DIR
 
-    dataset = load(DEMO_DIR if data is None else data, mapping=mapping)
+    dataset = load_reused(DEMO_DIR if data is None else data, mapping=mapping)
     return select(dataset, by=by, value=value, start=start, end=end)

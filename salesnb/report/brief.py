@@ -72,11 +72,11 @@ def brief_inputs(data: Dataset, model: str = "auto", n_boot: int = 200, seed: in
     -------
     BriefInputs
     """
-    from salesnb.curves import budget, fitting
+    from salesnb.curves import budget
     from salesnb.metrics import headline, measures
-    from salesnb.models.suite import model_suite
+    from salesnb.report import computed
 
-    inputs = BriefInputs(model_suite(data, model=model), headline(data))
+    inputs = BriefInputs(computed.model_suite(data, model=model), headline(data))
     reason = data.lacks("cac")
     if reason is not None:
         inputs.missing.append(reason)
@@ -86,21 +86,37 @@ def brief_inputs(data: Dataset, model: str = "auto", n_boot: int = 200, seed: in
     inputs.months = int(data.months().nunique())
     if data.lacks("style") is None:
         inputs.style_cac = measures.cac(data, by=["decision_style"])
-    panel = measures.panel(data)  # once: the situations and the curves both start from it
-    inputs.situations, inputs.situations_reason = situations_or_reason(data, inputs.suite,
-                                                                       panel=panel)
+    inputs.situations, inputs.situations_reason = situations_or_reason(
+        data, inputs.suite, panel=computed.panel(data))
     reason = data.lacks("curves")
     if reason is not None:
         inputs.missing.append(reason)
         return inputs
+    # the curves notebook's defaults: one fit shared through the cache
+    inputs.response, failure = computed.curves_or_reason(data, n_boot=n_boot, seed=seed)
     try:
-        inputs.response = fitting.fit_response_curves(panel, n_boot=n_boot, seed=seed)
+        if inputs.response is None:
+            raise SalesnbError(str(failure).removeprefix(computed.CURVES_FAILED))
         inputs.allocation = budget.reallocate(inputs.response,
                                               max_extrapolation=max_extrapolation)
     except SalesnbError as exc:
         inputs.missing.append("The budget advice is not shown: "
                               + str(exc).splitlines()[0].rstrip(".") + ".")
     return inputs
+
+
+def shared_brief_inputs(data: Dataset, model: str = "auto", n_boot: int = 200, seed: int = 0,
+                        max_extrapolation: float = 1.0) -> BriefInputs:
+    """:func:`brief_inputs`, computed once per segment and parameters and reused by later
+    runs (:mod:`salesnb.report.computed`); what the brief notebook calls.
+    """
+    from salesnb.report import computed
+
+    return computed.reused("brief_inputs", data,
+                           lambda: brief_inputs(data, model=model, n_boot=n_boot, seed=seed,
+                                                max_extrapolation=max_extrapolation),
+                           model=model, n_boot=n_boot, seed=seed,
+                           max_extrapolation=max_extrapolation)
 
 
 def situations_or_reason(data: Dataset, suite: ModelSuite, by: tuple[str, ...] = SITUATIONS,
@@ -110,38 +126,21 @@ def situations_or_reason(data: Dataset, suite: ModelSuite, by: tuple[str, ...] =
     the plain reason it was not checked (no style, too few leaders). ``panel``: the data's
     :func:`salesnb.metrics.panel`, when the caller has it already.
     """
-    from salesnb.metrics import measures
-    from salesnb.models.situations import style_by_situation
+    from salesnb.report import computed
 
     reason = data.lacks("style")
     if reason is None and getattr(suite, "leaders_too_few", False):
         reason = f"only {suite.clusters} leaders hold the styles."
     if reason is not None:
         return None, reason
-    panel = measures.panel(data) if panel is None else panel
+    panel = computed.panel(data) if panel is None else panel
     columns = tuple(c for c in by if c in panel and panel[c].nunique() > 1)
     if not columns:
         return None, "the data has no segment or tactic to compare."
     try:
-        return style_by_situation(panel, by=columns), None
+        return computed.style_by_situation(data, by=columns), None
     except SalesnbError as exc:
         return None, str(exc).splitlines()[0].rstrip(".") + "."
-
-
-def curves_or_reason(data: Dataset, form: str = "power", n_boot: int = 200, seed: int = 0
-                     ) -> tuple[ResponseCurves | None, str | None]:
-    """The response curves of ``data``, or None and the plain reason they cannot be fitted."""
-    from salesnb.curves import fitting
-    from salesnb.metrics import measures
-
-    reason = data.lacks("curves")
-    if reason is not None:
-        return None, reason
-    try:
-        return fitting.fit_response_curves(measures.panel(data), form=form, n_boot=n_boot,
-                                           seed=seed), None
-    except SalesnbError as exc:
-        return None, "Response curves are not shown: " + str(exc).splitlines()[0]
 
 
 def headline_sentence(facts: dict[str, Any], currency: str = "") -> str:
