@@ -119,6 +119,10 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                         help="worker processes running notebooks in parallel "
                              "(default: CPUs, at most 4)")
+    report.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP threads per worker and per notebook kernel "
+                             "(default 1: the workers already use the CPUs; more is slower "
+                             "on a busy machine)")
     report.add_argument("--out", type=Path, default=REPORTS_DIR,
                         help="reports folder (default: reports/ in the current folder)")
     report.add_argument("--name", default=None,
@@ -250,6 +254,8 @@ def _run_report(args: argparse.Namespace) -> int:
         raise SalesnbError("--jobs must be at least 1.")
     if args.timeout < 0:
         raise SalesnbError("--timeout must be 0 (no limit) or more seconds.")
+    if args.threads < 1:
+        raise SalesnbError("--threads must be at least 1.")
     only = [v.strip() for v in args.segments.split(",") if v.strip()] if args.segments else None
     if only and not args.by:
         raise SalesnbError("--segments needs --by (which column the values belong to).")
@@ -261,7 +267,8 @@ def _run_report(args: argparse.Namespace) -> int:
           f"with {args.jobs} worker(s) into {plan.partial_folder}", file=sys.stderr)
     with signals_as_interrupt():
         result = batch.execute(plan, jobs=args.jobs, progress=False if args.no_progress else None,
-                               timeout=args.timeout or None, pdf=not args.no_pdf)
+                               timeout=args.timeout or None, pdf=not args.no_pdf,
+                               threads=args.threads)
     print(result.summary())
     print(f"index: {result.index}")
     return 1 if result.failed else 0

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -19,6 +18,7 @@ from typing import Any
 
 from salesnb.batch.guards import flag_row_level_ids
 from salesnb.batch.plan import RunPlan, Segment
+from salesnb.batch.progress import Progress
 from salesnb.batch.publish import abandon
 from salesnb.batch.redaction import masked, redact
 from salesnb.batch.results import SegmentReport
@@ -75,16 +75,15 @@ def _title(notebook: Path) -> str:
 
 
 
-def run_all(plan: RunPlan, tasks: list[NotebookTask], jobs: int,
-             progress: bool | None) -> list[SegmentReport]:
-    """Run every task in a spawn pool of ``jobs`` workers; results grouped by segment."""
-    from tqdm.auto import tqdm
-
+def run_all(plan: RunPlan, tasks: list[NotebookTask], jobs: int, progress: bool | None,
+            threads: int | None = 1) -> list[SegmentReport]:
+    """Run every task in a spawn pool of ``jobs`` workers, each worker and kernel with
+    ``threads`` BLAS threads; results grouped by segment.
+    """
     results: list[NotebookResult] = []
-    bar = tqdm(total=len(tasks), desc=f"report {plan.name}", unit="nb", file=sys.stderr,
-               disable=None if progress is None else not progress)
+    bar = Progress(len(tasks), plan.name, progress)
+    labels = {s.folder: s.label for s in plan.segments}
     others = set(multiprocessing.active_children())  # not ours to stop (see _stop_workers)
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     runtime = kernel_runtime_dir()
     executor = ProcessPoolExecutor(max_workers=max(1, jobs), initializer=init_worker,
                                    initargs=(threads, str(runtime), os.getpid()),
@@ -94,10 +93,10 @@ def run_all(plan: RunPlan, tasks: list[NotebookTask], jobs: int,
                                                for task in tasks}
         headlines = {s.folder: segment_headline(plan, s) for s in plan.segments}
         for future in as_completed(futures):
-            results.append(_result_of(future, futures[future]))
-            failed = sum(not r.ok for r in results)
-            bar.set_postfix(ok=len(results) - failed, failed=failed, refresh=False)
-            bar.update()
+            result = _result_of(future, futures[future])
+            results.append(result)
+            bar.finished(result.notebook, labels.get(result.segment, result.segment),
+                         result.ok, result.duration_s)
     except BaseException:
         _stop_workers(executor, others)
         shutil.rmtree(runtime, ignore_errors=True)

@@ -92,6 +92,8 @@ class _MemoryHandler:
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+WORKER_PID_ENV = "SALESNB_WORKER_PID"
+"""The worker's process id, in its kernels' environment (their parent is the kernel zygote)."""
 PARENT_POLL_S = 1.0
 """How often a worker checks that the process that started it is alive (the fallback)."""
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -106,9 +108,9 @@ def init_worker(threads: int | None = None, runtime_dir: str | None = None,
     Parameters
     ----------
     threads
-        BLAS/OpenMP threads for the worker's kernels (inherited through the environment,
-        unless already set), so that parallel notebooks do not each start one thread per
-        CPU and fight over them.
+        BLAS/OpenMP threads for the worker and its kernels (inherited through the
+        environment), so that parallel notebooks do not each start one thread per CPU and
+        fight over them. None: the environment decides.
     runtime_dir
         The run's folder for kernel connection files (``kernel-*.json``, ``tmp*.json``: they
         hold the kernel's ports and key); the worker keeps its own below it (as
@@ -122,8 +124,9 @@ def init_worker(threads: int | None = None, runtime_dir: str | None = None,
     os.setpgrp()
     if threads is not None:
         for variable in THREAD_VARIABLES:
-            os.environ.setdefault(variable, str(threads))
+            os.environ[variable] = str(threads)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # kernels' debugger notice
+    os.environ[WORKER_PID_ENV] = str(os.getpid())
     if runtime_dir is not None:
         own = Path(runtime_dir) / f"worker-{os.getpid()}"
         own.mkdir(parents=True, exist_ok=True)
@@ -132,7 +135,24 @@ def init_worker(threads: int | None = None, runtime_dir: str | None = None,
         _runtime["own"], _runtime["run"] = own, Path(runtime_dir)
     signal.signal(signal.SIGTERM, _stopped)
     register_memory_io()
+    _register_kernel_pool()
     follow_parent(parent_pid if parent_pid is not None else os.getppid())
+
+
+def _register_kernel_pool() -> None:
+    """Run the notebooks in pre-started kernels (:mod:`salesnb.batch.kernels`); the kernel
+    waiting ahead is killed when the worker ends normally (a stopped worker kills it with
+    every other child, :func:`kill_kernels`).
+    """
+    from multiprocessing.util import Finalize
+
+    from salesnb.batch.kernels import pool_for_this_process, register_engine
+
+    register_engine()
+    pool = pool_for_this_process(KERNEL_NAME, KERNEL_ARGUMENTS)
+    Finalize(pool, pool.close, exitpriority=10)
+    if pool.zygote is not None:
+        pool.zygote.start()  # imports while the worker imports papermill
 
 
 def register_memory_io() -> None:
@@ -158,10 +178,7 @@ def follow_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
     ``spawn``), which waits for them; a worker started from a thread that ends early would
     be stopped with it.
     """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    die_with_parent()
     if os.getppid() != parent_pid:
         exit_worker()
 
@@ -171,6 +188,14 @@ def follow_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
         exit_worker()
 
     threading.Thread(target=watch, name="salesnb-parent-watch", daemon=True).start()
+
+
+def die_with_parent() -> None:
+    """On Linux, have the kernel send this process SIGTERM when its parent dies."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def _stopped(number: int, frame: object) -> None:
@@ -224,6 +249,10 @@ def run_task(task: NotebookTask) -> NotebookResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from salesnb.batch.kernels import ENGINE_NAME, register_engine
+
+    register_engine()  # also when called outside a worker (tests, a single notebook)
+
     started = time.perf_counter()
     key = f"{MEMORY_SCHEME}{task.segment}/{task.notebook.name}"
     result = NotebookResult(task.notebook.stem, task.segment, "ok", 0.0,
@@ -233,7 +262,7 @@ def run_task(task: NotebookTask) -> NotebookResult:
             str(task.notebook), key, parameters=task.parameters, kernel_name=KERNEL_NAME,
             cwd=str(task.folder), progress_bar=False, log_output=False,
             request_save_on_cell_execute=False, extra_arguments=KERNEL_ARGUMENTS,
-            execution_timeout=task.timeout)
+            execution_timeout=task.timeout, engine_name=ENGINE_NAME)
     except PapermillExecutionError as exc:
         record_failure(result, exc.ename, exc.evalue, task.secrets)
     except TimeoutError as exc:  # nbclient's CellTimeoutError: the kernel has been shut down
