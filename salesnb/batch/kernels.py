@@ -30,13 +30,9 @@ from papermill.engines import NBClientEngine
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
-from salesnb.batch.zygote import ForkProvisioner, Zygote
+from salesnb.batch.zygote import WARM_UP_MODULES, ForkProvisioner, Zygote
 
 ENGINE_NAME = "salesnb-pool"
-WARM_UP_MODULES = ("matplotlib.pyplot", "pandas", "seaborn", "statsmodels.api", "ibis",
-                   "IPython.display", "salesnb.io.segments", "salesnb.metrics", "salesnb.models",
-                   "salesnb.curves.fitting", "salesnb.report.brief", "salesnb.report.plots",
-                   "salesnb.report.narrative", "salesnb.report.tables")
 INLINE = "module://matplotlib_inline.backend_inline"
 WARM_UP = (f"for _salesnb_module in {WARM_UP_MODULES!r}:\n"
            "    __import__('importlib').import_module(_salesnb_module)\n"

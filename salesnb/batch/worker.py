@@ -11,12 +11,10 @@ facts it displayed (:mod:`salesnb.batch.headlines`) and returns a :class:`Notebo
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -96,7 +94,6 @@ WORKER_PID_ENV = "SALESNB_WORKER_PID"
 """The worker's process id, in its kernels' environment (their parent is the kernel zygote)."""
 PARENT_POLL_S = 1.0
 """How often a worker checks that the process that started it is alive (the fallback)."""
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _runtime: dict[str, Path] = {}
 
 
@@ -178,6 +175,8 @@ def follow_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
     ``spawn``), which waits for them; a worker started from a thread that ends early would
     be stopped with it.
     """
+    from salesnb.batch.zygote import die_with_parent
+
     die_with_parent()
     if os.getppid() != parent_pid:
         exit_worker()
@@ -188,14 +187,6 @@ def follow_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
         exit_worker()
 
     threading.Thread(target=watch, name="salesnb-parent-watch", daemon=True).start()
-
-
-def die_with_parent() -> None:
-    """On Linux, have the kernel send this process SIGTERM when its parent dies."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def _stopped(number: int, frame: object) -> None:

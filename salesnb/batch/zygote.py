@@ -23,6 +23,7 @@ runs notebook code.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -37,11 +38,24 @@ LAUNCHER = ["-m", "ipykernel_launcher"]
 """How the kernel spec starts a kernel; any other command is launched as usual."""
 
 
+WARM_UP_MODULES = ("matplotlib.pyplot", "pandas", "seaborn", "statsmodels.api", "ibis",
+                   "IPython.display", "salesnb.io.segments", "salesnb.metrics", "salesnb.models",
+                   "salesnb.curves.fitting", "salesnb.report.brief", "salesnb.report.plots",
+                   "salesnb.report.narrative", "salesnb.report.tables")
+"""What the notebooks import: imported once by the zygote (and again, for free, by a kernel)."""
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> None:
+    """On Linux, have the operating system send this process SIGTERM when its parent dies."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 def main() -> None:
     """The zygote: import once, then fork one kernel per request until stdin closes."""
-    from salesnb.batch.kernels import WARM_UP_MODULES
-    from salesnb.batch.worker import die_with_parent
-
     die_with_parent()
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     import importlib
