@@ -138,6 +138,14 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
                         help="no progress bar (it is off anyway when stderr is not a terminal)")
     _outside_data_option(report)
     report.set_defaults(run=_run_report)
+    cache = commands.add_parser(
+        "cache", help="where the result cache is, how big it is; or empty it",
+        description="Results (loaded data, model suites, curves...) are kept in a cache "
+                    "folder and reused while the data, mapping, parameters and salesnb's code "
+                    "are unchanged. SALESNB_CACHE_DIR chooses the folder ('off': no cache).")
+    cache.add_argument("action", nargs="?", choices=("info", "clear"), default="info",
+                       help="info (default): folder, entries and size; clear: delete them")
+    cache.set_defaults(run=_run_cache)
 
 
 def _outside_data_option(command: argparse.ArgumentParser) -> None:
@@ -272,6 +280,23 @@ def _run_report(args: argparse.Namespace) -> int:
     print(result.summary())
     print(f"index: {result.index}")
     return 1 if result.failed else 0
+
+
+def _run_cache(args: argparse.Namespace) -> int:
+    from salesnb import cache
+
+    folder = cache.cache_folder()
+    if folder is None:
+        print(f"the result cache is off ({cache.CACHE_ENV}=off)")
+        return 0
+    if args.action == "clear":
+        print(f"deleted {cache.clear()} cached result(s) in {folder}")
+        return 0
+    entries = list(folder.rglob("*.pickle")) if folder.is_dir() else []
+    size = sum(entry.stat().st_size for entry in entries)
+    print(f"result cache: {folder}\n{len(entries)} result(s), {size / 1e6:.1f} MB "
+          f"(salesnb cache clear empties it; {cache.CACHE_ENV} moves it)")
+    return 0
 
 
 def _version() -> str:

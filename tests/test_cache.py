@@ -234,3 +234,19 @@ def test_analyses_are_shared_by_segment_and_parameters(folder):
     south = computed.cac_intervals(segments.open_data(by="region", value="South"), n_boot=100)
     assert cache.stats.misses == misses + 2
     assert not first.equals(south)
+
+
+def test_the_cache_command_says_where_and_clears(folder, capsys):
+    from salesnb.cli import main
+
+    cache.cached("kind", {"k": 1}, Counter())
+    cache.cached("kind", {"k": 2}, Counter())
+    assert main(["cache"]) == 0
+    said = capsys.readouterr().out
+    assert str(folder) in said and "2 result(s)" in said
+    assert main(["cache", "clear"]) == 0
+    assert "deleted 2 cached result(s)" in capsys.readouterr().out
+    assert not folder.exists()
+    compute = Counter()
+    cache.cached("kind", {"k": 1}, compute)
+    assert compute.calls == 1  # cleared means computed again

@@ -121,7 +121,7 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
         parameters, ``by``, the folder and the name) is checked before the data is loaded.
     """
     from salesnb.io import segments as seg
-    from salesnb.io.loading import load
+    from salesnb.io.load_cache import load_reused
 
     params = dict(params or {})
     _refuse_runner_keys(params)
@@ -134,7 +134,7 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
     planned = run_name(root, name)  # a taken name or a bad folder costs no loading
     data_text = _absolute_source(data)
     mapping_text = str(Path(mapping).resolve()) if mapping is not None else None
-    dataset = load(data_text, mapping=mapping_text)
+    dataset = load_reused(data_text, mapping=mapping_text)  # the notebooks reuse this load
     paths = notebooks_for(dataset, paths, explicit=bool(notebooks))
     declared = {path: declared[path] for path in paths}
     seg.select(dataset, start=params.get("period_start"), end=params.get("period_end"))
