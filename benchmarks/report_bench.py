@@ -71,13 +71,13 @@ def run_report(jobs: int, args: argparse.Namespace, out: Path, code: Path = PROJ
             "segments": len(manifest["segments"]),
             "failed": sum(r["status"] != "ok" for r in results),
             "per_notebook_s": [r["duration_s"] for r in results],
-            "overhead_s": [_overhead(run, r) for s in manifest["segments"]
+            "overhead_s": [_overhead(run / s["folder"], r) for s in manifest["segments"]
                            for r in s["results"]]}
 
 
-def _overhead(run: Path, result: dict) -> float:
+def _overhead(folder: Path, result: dict) -> float:
     """A notebook's wall time minus its cells' own time (papermill records both)."""
-    executed = run / result["segment"] / f"{result['notebook']}.ipynb"
+    executed = folder / f"{result['notebook']}.ipynb"
     try:
         cells = json.loads(executed.read_text())["cells"]
     except (OSError, ValueError):
