@@ -26,7 +26,7 @@ Why pickles and not ``joblib.Memory``: the key here is the data fingerprint comp
 time, so nothing hashes the tables again; joblib hashes the arguments (the whole dataset,
 unless told to ignore it, and then it does not know the data) and has no lock across
 processes, so two kernels of one segment would both fit the same models. The folder, its
-lock and its atomic write are about 150 lines of the standard library.
+lock and its atomic write are one short module of the standard library.
 
 The folder is ``$SALESNB_CACHE_DIR``, else ``$XDG_CACHE_HOME/salesnb``, else
 ``~/.cache/salesnb``; ``SALESNB_CACHE_DIR=off`` turns the cache off. Opening a notebook in
@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from salesnb.errors import SalesnbWarning
+from salesnb.paths import PACKAGE_DIR
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ CACHE_ENV = "SALESNB_CACHE_DIR"
 OFF = "off"
 LIBRARIES = ("numpy", "pandas", "scipy", "statsmodels", "pyarrow", "duckdb", "ibis-framework")
 """Libraries whose version is part of every key (their numbers end up in the results)."""
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = PACKAGE_DIR
 
 
 @dataclass

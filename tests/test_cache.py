@@ -215,6 +215,28 @@ def test_database_urls_and_outside_files_are_never_reused(demo_copy, monkeypatch
     assert source_fingerprint(demo_copy) is not None
     monkeypatch.setenv("SALESNB_ALLOW_OUTSIDE_DATA", "1")
     assert source_fingerprint(demo_copy) is None
+    monkeypatch.delenv("SALESNB_ALLOW_OUTSIDE_DATA")
+    mapping = demo_copy / "mapping.yml"
+    mapping.write_text(mapping.read_text().replace(
+        "source: spend.csv", "source: postgresql://reader@127.0.0.1/sales", 1))
+    assert source_fingerprint(demo_copy) is None  # one table from a server: never reused
+    (demo_copy / "mapping.yml").unlink()
+    assert source_fingerprint(demo_copy) is None  # no mapping: the load says why
+
+
+def test_a_workbook_is_fingerprinted_with_the_files_its_mapping_names(demo_copy):
+    from salesnb.io.load_cache import source_fingerprint
+
+    workbook = demo_copy / "export.xlsx"
+    workbook.write_bytes(b"not really a workbook: only its bytes are hashed here")
+    before = source_fingerprint(workbook)
+    assert before is not None
+    spend = demo_copy / "spend.csv"
+    spend.write_text(spend.read_text() + "\n")
+    after = source_fingerprint(workbook)
+    assert after != before  # the mapping names spend.csv
+    (demo_copy / "notes.txt").write_text("a file the mapping does not name")
+    assert source_fingerprint(workbook) == after  # beside a workbook, only named files count
 
 
 # --- the analyses the notebooks share ------------------------------------------------------

@@ -143,9 +143,8 @@ def _register_kernel_pool() -> None:
     """
     from multiprocessing.util import Finalize
 
-    from salesnb.batch.kernels import pool_for_this_process, register_engine
+    from salesnb.batch.kernels import pool_for_this_process
 
-    register_engine()
     pool = pool_for_this_process(KERNEL_NAME, KERNEL_ARGUMENTS)
     Finalize(pool, pool.close, exitpriority=10)
     if pool.zygote is not None:

@@ -63,10 +63,11 @@ def source_fingerprint(source: str | Path, mapping: str | Path | None = None) ->
     else:
         return None
     mapping_file = Path(mapping) if mapping is not None else folder / "mapping.yml"
-    if not mapping_file.is_file() or _names_a_database(mapping_file):
+    sources = _table_sources(mapping_file) if mapping_file.is_file() else None
+    if sources is None or any(is_database_url(s) for s in sources):
         return None
-    if not path.is_dir():
-        files += _named_files(mapping_file, folder)
+    if not path.is_dir():  # a workbook or database file: and the files its mapping names
+        files += [p for p in (folder / s for s in sources) if p.is_file()]
     digest = hashlib.sha256()
     for file in sorted({*files, mapping_file}):
         digest.update(str(file.resolve()).encode())
@@ -82,20 +83,10 @@ def _files_under(folder: Path) -> list[Path]:
             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
 
 
-def _names_a_database(mapping_file: Path) -> bool:
-    """True when a table of the mapping reads from a database URL (never fingerprinted)."""
-    from salesnb.errors import SalesnbError
-    from salesnb.io.mapping import read_mapping
-
-    try:
-        spec = read_mapping(mapping_file)
-    except SalesnbError:
-        return False  # the load itself reports the mapping's problem
-    return any(t.source and is_database_url(t.source) for t in spec.tables.values())
-
-
-def _named_files(mapping_file: Path, folder: Path) -> list[Path]:
-    """The files a workbook's mapping names as table sources (relative to ``folder``)."""
+def _table_sources(mapping_file: Path) -> list[str]:
+    """The ``source:`` of every table of the mapping (none when it cannot be read: the load
+    itself then reports the mapping's problem).
+    """
     from salesnb.errors import SalesnbError
     from salesnb.io.mapping import read_mapping
 
@@ -103,5 +94,4 @@ def _named_files(mapping_file: Path, folder: Path) -> list[Path]:
         spec = read_mapping(mapping_file)
     except SalesnbError:
         return []
-    named = (folder / t.source for t in spec.tables.values() if t.source)
-    return [p for p in named if p.is_file()]
+    return [t.source for t in spec.tables.values() if t.source]

@@ -94,14 +94,17 @@ def brief_inputs(data: Dataset, model: str = "auto", n_boot: int = 200, seed: in
         return inputs
     # the curves notebook's defaults: one fit shared through the cache
     inputs.response, failure = computed.curves_or_reason(data, n_boot=n_boot, seed=seed)
-    try:
-        if inputs.response is None:
-            raise SalesnbError(str(failure).removeprefix(computed.CURVES_FAILED))
-        inputs.allocation = budget.reallocate(inputs.response,
-                                              max_extrapolation=max_extrapolation)
-    except SalesnbError as exc:
+    if inputs.response is None:
+        failure = str(failure).removeprefix(computed.CURVES_FAILED)
+    else:
+        try:
+            inputs.allocation = budget.reallocate(inputs.response,
+                                                  max_extrapolation=max_extrapolation)
+        except SalesnbError as exc:
+            failure = str(exc)
+    if failure is not None:
         inputs.missing.append("The budget advice is not shown: "
-                              + str(exc).splitlines()[0].rstrip(".") + ".")
+                              + failure.splitlines()[0].rstrip(".") + ".")
     return inputs
 
 
