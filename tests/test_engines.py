@@ -143,3 +143,41 @@ def test_scan_agrees_with_load_on_spellings_and_unreadable_values(small_demo, tm
     text = str(info.value)
     assert "column 'exit_date': cannot read as date (1 rows); e.g. '2024-02-30'" in text
     assert "column 'period': cannot read as month (1 rows); e.g. '2024-13'" in text
+
+
+def test_scan_computes_on_its_cleaned_copy_not_on_the_source_files(small_demo, tmp_path,
+                                                                   reference):
+    """Each table is cleaned once: after scan, metrics no longer read (or re-clean) the files."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in small_demo.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    engine = scan(copy)
+    for path in copy.iterdir():
+        path.unlink()
+    for name in ("cac_by_tactic", "funnel_by_style", "attribution_linear"):
+        _same(SUITE[name](engine), reference[name], f"scan after the files went: {name}")
+
+
+def test_missing_value_tokens_become_null_and_longer_text_is_kept():
+    import ibis
+
+    from salesnb.engine.scanning import _present
+
+    values = ["", " na ", "NULL", "None", "#N/A", "nat", "nones", "nullable", " x ", "N/A1"]
+    table = ibis.memtable({"v": values})
+    got = _present(table.v).name("v").to_pandas().tolist()
+    assert [None if pd.isna(v) else v for v in got] == [
+        None, None, None, None, None, None, "nones", "nullable", "x", "N/A1"]
+
+
+def test_the_default_connection_spills_to_the_temporary_folder_not_the_working_one():
+    import tempfile
+    from pathlib import Path
+
+    from salesnb.engine.connection import default_connection
+
+    con = default_connection()
+    folder = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert Path(folder).parent == Path(tempfile.gettempdir())
+    assert con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] != ""

@@ -66,10 +66,21 @@ class Engine:
 
 
 def default_connection(memory_limit: str = DUCKDB_MEMORY_LIMIT):
-    """A new in-process DuckDB connection with salesnb's memory cap (spills beyond it)."""
+    """A new in-process DuckDB connection with salesnb's memory cap (spills beyond it).
+
+    What does not fit is spilled to a folder of the system's temporary
+    directory, removed when Python exits (DuckDB's own default is ``.tmp`` in
+    the working directory: a notebook or data folder).
+    """
     import ibis
 
-    return ibis.duckdb.connect(memory_limit=memory_limit)
+    return ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(_spill_folder()))
+
+
+def _spill_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="salesnb-duckdb-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def as_engine(data: Engine | Dataset) -> Engine:
