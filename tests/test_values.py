@@ -138,3 +138,26 @@ def test_ids_from_spreadsheets_lose_the_float_suffix():
 def test_missing_tokens():
     raw = pd.Series(["", "  ", "N/A", "null", None, float("nan"), "0", "x"], dtype=object)
     assert list(is_missing(raw)) == [True] * 6 + [False, False]
+
+
+def test_a_reader_runs_once_per_distinct_value_and_gives_what_map_gives():
+    from salesnb.io.values import per_value
+
+    raw = pd.Series(["won", " Won", None, "won", "lost", float("nan"), "lost", "won"] * 1000)
+    calls = []
+
+    def read(value):
+        calls.append(value)
+        return str(value).strip().lower()
+
+    got = per_value(raw, read)
+    assert sorted(calls) == sorted({"won", " Won", "lost"})
+    expected = raw.map(lambda v: str(v).strip().lower(), na_action="ignore")
+    pd.testing.assert_series_equal(got.astype("string"), expected.astype("string"))
+
+
+def test_missing_values_are_found_among_distinct_values_of_any_type():
+    raw = pd.Series([" N/A", "x", None, 3.0, float("nan"), "null", "", "none ", "nan", 0],
+                    dtype=object)
+    assert is_missing(raw).tolist() == [True, False, True, False, True, True, True, True, True,
+                                        False]

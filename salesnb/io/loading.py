@@ -18,7 +18,7 @@ from salesnb.io.mapping import ColumnSpec, Mapping, RowFilter, TableSpec, read_m
 from salesnb.io.schema import LEADER_ROLE, ONE_MARKET, TABLES, TOTALS_TABLES, Field
 from salesnb.io.sources import DataLocation, RawTable, SourceProblem, is_database_url, mask_url
 from salesnb.io.validation import ROW, LoadedTable, validate_tables
-from salesnb.io.values import FORMAT_HINTS, Converted, constant, convert, is_missing
+from salesnb.io.values import FORMAT_HINTS, Converted, constant, convert, is_missing, per_distinct
 
 TOTAL_WORDS = re.compile(r"^\s*(grand\s+|sub\s*)?totals?\s*:?\s*$", re.IGNORECASE)
 
@@ -251,9 +251,9 @@ def _drop_export_debris(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFr
     blank = missing.all(axis=1)
     required = [spec.source_columns[f] for f in TABLES[spec.table].required
                 if f in spec.source_columns]
-    says_total = frame[mapped].apply(
-        lambda col: col.astype("string[pyarrow]").str.match(TOTAL_WORDS.pattern, case=False,
-                                                            na=False)).any(axis=1)
+    says_total = frame[mapped].apply(lambda col: per_distinct(
+        col, lambda text: text.str.match(TOTAL_WORDS.pattern, case=False), if_missing=False)
+        ).any(axis=1)
     total = ~blank & says_total & missing[required].any(axis=1)
     duplicate = ~blank & ~total & frame.drop(columns=ROW).duplicated(keep="first")
     dropped = {"blank": int(blank.sum()), "'Total'": int(total.sum()),

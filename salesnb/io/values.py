@@ -64,8 +64,36 @@ class Converted:
 
 def is_missing(raw: pd.Series) -> pd.Series:
     """True where a raw value is empty (NaN, None, blank or a token like 'N/A')."""
-    as_text = raw.astype("string[pyarrow]").str.strip().str.lower()  # vectorised in Arrow
-    return raw.isna() | as_text.isin(MISSING_TOKENS).fillna(True).astype(bool)
+    return per_distinct(raw, lambda text: text.str.strip().str.lower().isin(MISSING_TOKENS),
+                        if_missing=True)
+
+
+def per_distinct(raw: pd.Series, test, if_missing: bool) -> pd.Series:
+    """A vectorised ``test`` of the distinct values of ``raw`` as text, spread over its rows.
+
+    ``test`` gets the distinct present values as Arrow strings and returns a boolean
+    series; missing values (NaN, None) get ``if_missing``. Exports repeat their values, and
+    converting only the distinct ones to text is what costs least.
+    """
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype("string[pyarrow]")
+    result = test(text).fillna(if_missing).to_numpy(dtype=bool)
+    return pd.Series(np.append(result, if_missing)[codes], index=raw.index)
+
+
+def per_value(raw: pd.Series, read) -> pd.Series:
+    """``raw.map(read, na_action="ignore")``, calling ``read`` once per distinct value.
+
+    Exports repeat their values (a tactic, a date, a status in every row): on the demo this
+    turns 600k Python calls into a few thousand. Distinct means distinct to pandas' hashing,
+    so ``1``, ``1.0`` and ``True`` in one column of mixed types are read as one value; every
+    reader here gives them the same result but for that case.
+    """
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    read_once = np.empty(len(uniques) + 1, dtype=object)
+    read_once[:-1] = [read(value) for value in uniques]
+    read_once[-1] = np.nan  # code -1: a missing value stays missing
+    return pd.Series(read_once[codes], index=raw.index, dtype=object)
 
 
 def convert(raw: pd.Series, spec: ColumnSpec, field: Field) -> Converted:
@@ -101,7 +129,7 @@ def _translated(raw: pd.Series, table: dict[str, str]) -> pd.Series:
         key = str(value).strip().casefold()
         return table.get(key, value)
 
-    return raw.map(translate, na_action="ignore")
+    return per_value(raw, translate)
 
 
 def _years_before(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
@@ -127,7 +155,7 @@ def _read_id(raw, missing, spec, field):
             return str(int(v))  # ids read from Excel/Parquet as 101.0
         return str(v).strip()
 
-    values = raw.map(to_text, na_action="ignore").astype("string")
+    values = per_value(raw, to_text).astype("string")
     return values, pd.Series(False, index=raw.index)
 
 
@@ -153,7 +181,7 @@ def _read_number(raw, missing, spec, field):
         number = float(text) * (-1 if negative else 1)
         return number / 100 if percent else number
 
-    return _finite(raw.map(parse, na_action="ignore").astype(float))
+    return _finite(per_value(raw, parse).astype(float))
 
 
 def _finite(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -309,16 +337,16 @@ def _read_bool(raw, missing, spec, field):
             return False
         return None
 
-    parsed = raw.map(parse, na_action="ignore")
+    parsed = per_value(raw, parse)
     bad = parsed.isna()
     return parsed.astype("boolean"), bad
 
 
 def _read_category(raw, missing, spec, field):
     if not spec.has_rules and spec.otherwise is None:
-        values = raw.map(lambda v: _canonical_word(v, field), na_action="ignore")
+        values = per_value(raw, lambda v: _canonical_word(v, field))
         return values.astype("string"), pd.Series(False, index=raw.index)
-    translated = raw.map(lambda v: _apply_rules(v, spec, field), na_action="ignore")
+    translated = per_value(raw, lambda v: _apply_rules(v, spec, field))
     return translated.astype("string"), pd.Series(False, index=raw.index)
 
 
