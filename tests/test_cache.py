@@ -258,6 +258,20 @@ def test_analyses_are_shared_by_segment_and_parameters(folder):
     assert not first.equals(south)
 
 
+@pytest.mark.slow  # one model suite (seconds)
+def test_the_suite_and_the_leadership_notebook_share_one_style_change_fit(folder):
+    from salesnb.io import segments
+    from salesnb.report import computed
+
+    data = segments.open_data(by="region", value="North")
+    suite = computed.model_suite(data)
+    misses = cache.stats.misses
+    changes = computed.style_change_effects(data)  # what notebook 04 asks for
+    assert cache.stats.misses == misses and cache.stats.hits >= 1
+    assert suite.style_change_effects is not None
+    pd.testing.assert_frame_equal(changes["effects"], suite.style_change_effects)
+
+
 def test_the_cache_command_says_where_and_clears(folder, capsys):
     from salesnb.cli import main
 

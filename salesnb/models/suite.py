@@ -9,11 +9,14 @@ and why. Analyses the data cannot support are left out with a note, never a cras
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
 
 from salesnb.errors import SalesnbError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 from salesnb.models import style_changes
 from salesnb.models.alternatives import fit_log_cac
 from salesnb.models.attrition import rep_attrition
@@ -113,12 +116,15 @@ class ModelSuite:
         return table
 
 
-def model_suite(data, month_effects: bool = False, model: str = "auto") -> ModelSuite:
+def model_suite(data, month_effects: bool = False, model: str = "auto",
+                style_change_fit: Callable[[pd.DataFrame], dict] | None = None) -> ModelSuite:
     """Run the drivers model, its alternatives, the CAC grid, contrasts, style changes,
     attrition and diagnostics on a Dataset or Engine; say which model is used and why.
 
     ``model``: ``"auto"`` (negative binomial when the overdispersion test says so, else
-    Poisson), ``"negbin"`` or ``"poisson"``.
+    Poisson), ``"negbin"`` or ``"poisson"``. ``style_change_fit`` computes the style-change
+    results from the panel (default :func:`salesnb.models.style_change_effects`); the
+    reports pass one that reuses the fit their leadership notebook shares.
     """
     import time
 
@@ -139,7 +145,8 @@ def model_suite(data, month_effects: bool = False, model: str = "auto") -> Model
         notes.append(reason)
     else:  # many small matrices: one BLAS thread is faster than several that contend
         with threadpool_limits(1, user_api="blas"):
-            _drivers(suite, panel, month_effects, model)
+            _drivers(suite, panel, month_effects, model,
+                     style_change_fit or style_changes.style_change_effects)
     if "reps" in as_engine(data):
         suite.attrition = _attempt(notes, "rep attrition", rep_attrition, data)
         if suite.effects is not None:
@@ -169,7 +176,8 @@ def cannot_model_cac(panel: pd.DataFrame) -> str | None:
     return None
 
 
-def _drivers(suite: ModelSuite, panel: pd.DataFrame, month_effects: bool, model: str) -> None:
+def _drivers(suite: ModelSuite, panel: pd.DataFrame, month_effects: bool, model: str,
+             style_change_fit: Callable[[pd.DataFrame], dict]) -> None:
     """Fit the drivers model and everything built on it into ``suite`` (notes on failures)."""
     notes = suite.notes
     dispersion = _attempt(notes, "overdispersion test", overdispersion_test, panel)
@@ -226,7 +234,7 @@ def _drivers(suite: ModelSuite, panel: pd.DataFrame, month_effects: bool, model:
         if len(strong):
             notes.append("teams that alone move an effect by more than one standard error: "
                          + ", ".join(f"{r.team_id} ({r.term})" for r in strong.itertuples()))
-    changes = _attempt(notes, "style changes", style_changes.style_change_effects, panel) or {}
+    changes = _attempt(notes, "style changes", style_change_fit, panel) or {}
     suite.style_change_effects = changes.get("effects")
     suite.style_change_event_study = changes.get("event_study")
     suite.style_change_pretrend = changes.get("pretrend")

@@ -60,9 +60,11 @@ def model_suite(data: Dataset, month_effects: bool = False, model: str = "auto")
     """:func:`salesnb.models.model_suite`, computed once per segment and parameters."""
     from salesnb.models.suite import model_suite as fit_suite
 
-    return reused("model_suite", data,
-                  lambda: fit_suite(data, month_effects=month_effects, model=model),
-                  month_effects=month_effects, model=model)
+    def fit() -> ModelSuite:  # its style-change fit is the one notebook 04 shows
+        return fit_suite(data, month_effects=month_effects, model=model,
+                         style_change_fit=lambda _panel: style_change_effects(data))
+
+    return reused("model_suite", data, fit, month_effects=month_effects, model=model)
 
 
 def curves_or_reason(data: Dataset, form: str = "power", n_boot: int = 200, seed: int = 0
