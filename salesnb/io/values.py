@@ -85,9 +85,9 @@ def per_value(raw: pd.Series, read) -> pd.Series:
     """``raw.map(read, na_action="ignore")``, calling ``read`` once per distinct value.
 
     Exports repeat their values (a tactic, a date, a status in every row): on the demo this
-    turns 600k Python calls into a few thousand. Distinct means distinct to pandas' hashing,
-    so ``1``, ``1.0`` and ``True`` in one column of mixed types are read as one value; every
-    reader here gives them the same result but for that case.
+    turns 600k Python calls into a few thousand. Distinct means distinct to pandas' hashing:
+    ``1`` and ``1.0`` are one value (every reader here reads them alike), and so are ``True``
+    and ``1``, which only a column mixing booleans with numbers would tell apart.
     """
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     read_once = np.empty(len(uniques) + 1, dtype=object)

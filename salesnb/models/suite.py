@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING, ClassVar
 import pandas as pd
 
 from salesnb.errors import SalesnbError
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 from salesnb.models import style_changes
 from salesnb.models.alternatives import fit_log_cac
 from salesnb.models.attrition import rep_attrition
@@ -36,6 +33,9 @@ from salesnb.models.drivers import (
 )
 from salesnb.models.grid import cac_grid, style_contrasts
 from salesnb.models.permutation import leadership_null
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 FEW_TEAMS = 30
 THIN_CELL = 12
