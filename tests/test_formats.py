@@ -5,30 +5,19 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 import yaml
 
 from salesnb import load
+from tests.raw_exports import DEMO_TABLES, raw_tables, write_duckdb
 
 pytestmark = pytest.mark.slow  # loads the demo from every file format: seconds each
-
-TABLES = ("spend", "deals", "teams", "leaders", "style_changes", "reps", "touches")
 
 
 @pytest.fixture(scope="module")
 def baseline(small_demo):
     return load(small_demo)
-
-
-def _raw_tables(folder: Path) -> dict[str, pd.DataFrame]:
-    """The demo's source files as plain string/number frames (as an export would hold them)."""
-    frames = {}
-    for name in TABLES:
-        csv, parquet = folder / f"{name}.csv", folder / f"{name}.parquet"
-        frames[name] = pd.read_csv(csv, dtype=str) if csv.exists() else pd.read_parquet(parquet)
-    return frames
 
 
 def _mapping(folder: Path, **per_table) -> dict:
@@ -45,46 +34,41 @@ def _write_mapping(mapping: dict, path: Path) -> Path:
 
 
 def _assert_same(dataset, baseline):
-    for name in TABLES:
+    for name in DEMO_TABLES:
         pd.testing.assert_frame_equal(
             dataset.tables[name], baseline.tables[name], check_dtype=False, obj=name)
 
 
 def test_parquet_round_trip(small_demo, baseline, tmp_path):
-    for name, frame in _raw_tables(small_demo).items():
+    for name, frame in raw_tables(small_demo).items():
         frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
-    mapping = _mapping(small_demo, **{t: {"source": f"{t}.parquet"} for t in TABLES})
+    mapping = _mapping(small_demo, **{t: {"source": f"{t}.parquet"} for t in DEMO_TABLES})
     _assert_same(load(tmp_path, _write_mapping(mapping, tmp_path / "mapping.yml")), baseline)
 
 
 def test_csv_round_trip_with_other_delimiter(small_demo, baseline, tmp_path):
-    for name, frame in _raw_tables(small_demo).items():
+    for name, frame in raw_tables(small_demo).items():
         frame.to_csv(tmp_path / f"{name}.csv", index=False, sep=";")
     mapping = _mapping(small_demo, **{t: {"source": f"{t}.csv", "delimiter": ";"}
-                                      for t in TABLES})
+                                      for t in DEMO_TABLES})
     _assert_same(load(tmp_path, _write_mapping(mapping, tmp_path / "mapping.yml")), baseline)
 
 
 def test_excel_workbook_with_named_sheets(small_demo, baseline, tmp_path):
     workbook = tmp_path / "sales.xlsx"
-    raw = _raw_tables(small_demo)
+    raw = raw_tables(small_demo)
     with pd.ExcelWriter(workbook) as writer:
         pd.DataFrame({"note": ["exported 2026-01-31"]}).to_excel(writer, sheet_name="Cover")
         for name, frame in raw.items():
             frame.to_excel(writer, sheet_name=f"{name.title()} data", index=False)
-    mapping = _mapping(small_demo, **{t: {"sheet": f"{t.title()} data"} for t in TABLES})
+    mapping = _mapping(small_demo, **{t: {"sheet": f"{t.title()} data"} for t in DEMO_TABLES})
     mapping_file = _write_mapping(mapping, tmp_path / "mapping.yml")
     _assert_same(load(workbook, mapping_file), baseline)
 
 
 def test_duckdb_file_needs_no_server(small_demo, baseline, tmp_path):
-    database = tmp_path / "sales.duckdb"
-    with duckdb.connect(str(database)) as con:
-        for name, frame in _raw_tables(small_demo).items():
-            con.register("frame", frame)
-            con.execute(f"CREATE TABLE {name}_export AS SELECT * FROM frame")
-            con.unregister("frame")
-    mapping = _mapping(small_demo, **{t: {"source": f"{t}_export"} for t in TABLES})
+    database = write_duckdb(tmp_path / "sales.duckdb", raw_tables(small_demo))
+    mapping = _mapping(small_demo, **{t: {"source": f"{t}_export"} for t in DEMO_TABLES})
     mapping_file = _write_mapping(mapping, tmp_path / "mapping.yml")
     _assert_same(load(database, mapping_file), baseline)
     _assert_same(load(f"duckdb:///{database}", mapping_file), baseline)
@@ -93,9 +77,9 @@ def test_duckdb_file_needs_no_server(small_demo, baseline, tmp_path):
 def test_sqlite_url_with_a_query(small_demo, baseline, tmp_path):
     database = tmp_path / "crm.sqlite"
     with sqlite3.connect(database) as con:
-        for name, frame in _raw_tables(small_demo).items():
+        for name, frame in raw_tables(small_demo).items():
             frame.to_sql(name, con, index=False)
-    mapping = _mapping(small_demo, **{t: {"source": t} for t in TABLES})
+    mapping = _mapping(small_demo, **{t: {"source": t} for t in DEMO_TABLES})
     mapping["tables"]["deals"] = {**mapping["tables"]["deals"], "query": "SELECT * FROM deals"}
     del mapping["tables"]["deals"]["source"]
     mapping_file = _write_mapping(mapping, tmp_path / "mapping.yml")

@@ -12,25 +12,14 @@ import json
 import os
 from pathlib import Path
 
-import duckdb
-import pandas as pd
 import pytest
 import yaml
 
 from salesnb.cli import main
 from tests.conftest import require
+from tests.raw_exports import raw_tables, write_duckdb
 
 pytestmark = pytest.mark.slow  # three leadership briefs: about 30 s each
-
-TABLES = ("spend", "deals", "teams", "leaders", "style_changes", "reps", "touches")
-
-
-def _raw_tables(folder: Path) -> dict[str, pd.DataFrame]:
-    frames = {}
-    for name in TABLES:
-        csv, parquet = folder / f"{name}.csv", folder / f"{name}.parquet"
-        frames[name] = pd.read_csv(csv, dtype=str) if csv.exists() else pd.read_parquet(parquet)
-    return frames
 
 
 def _database_mapping(folder: Path, out: Path) -> Path:
@@ -70,12 +59,7 @@ def _same_findings(facts: dict, expected: dict) -> None:
 
 def test_a_report_from_a_duckdb_file_states_what_the_files_state(small_demo, from_files,
                                                                  tmp_path):
-    database = tmp_path / "crm.duckdb"
-    with duckdb.connect(str(database)) as con:
-        for name, frame in _raw_tables(small_demo).items():
-            con.register("frame", frame)
-            con.execute(f"CREATE TABLE {name}_export AS SELECT * FROM frame")
-            con.unregister("frame")
+    database = write_duckdb(tmp_path / "crm.duckdb", raw_tables(small_demo))
     mapping = _database_mapping(small_demo, tmp_path / "mapping.yml")
     facts = _brief_facts(str(database), tmp_path / "reports", "duckdb", mapping)
     _same_findings(facts, from_files)
@@ -88,7 +72,7 @@ def test_a_report_from_postgresql_states_what_the_files_state(small_demo, from_f
     require(bool(url), "SALESNB_TEST_PG_URL is not set (eval \"$(.ci/start-postgres)\")")
     engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as con:
-        for name, frame in _raw_tables(small_demo).items():
+        for name, frame in raw_tables(small_demo).items():
             frame.to_sql(f"{name}_export", con, index=False, if_exists="replace")
     engine.dispose()
     mapping = _database_mapping(small_demo, tmp_path / "mapping.yml")
