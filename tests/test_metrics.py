@@ -355,3 +355,17 @@ def test_optional_tables_missing_are_named(tmp_path):
     with pytest.raises(SalesnbError, match="reps table"):
         attrition(data)
     assert metrics.cac(data)["people_cost"].sum() == 0  # no reps: no people cost, still CAC
+
+
+def test_pipeline_counts_open_deals_and_has_no_amount_without_amounts(dataset):
+    from dataclasses import replace
+
+    pipeline = metrics.pipeline(dataset, by=["tactic"])
+    assert pipeline.set_index("tactic").loc["events", "open_deals"] == 1  # D8, no amount
+    assert math.isnan(pipeline.set_index("tactic").loc["events", "open_amount"])
+    deals = dataset.tables["deals"].drop(columns="amount")
+    without = metrics.pipeline(replace(dataset, tables=dict(dataset.tables, deals=deals)),
+                               by=["tactic"])  # a CRM export without amounts: no crash
+    assert list(without.columns) == list(pipeline.columns)
+    assert without["open_deals"].tolist() == pipeline["open_deals"].tolist()
+    assert without["open_amount"].isna().all()

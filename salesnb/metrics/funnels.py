@@ -340,8 +340,6 @@ def pipeline(data: Engine | Dataset, by: Sequence[str] = ("tactic",)) -> pd.Data
         ``by`` columns, ``open_deals``, ``open_amount`` (missing without amounts),
         ``without_close_date``.
     """
-    import ibis
-
     engine = as_engine(data)
     keys = _check(by, PIPELINE_DIMENSIONS, "pipeline")
     deals = engine["deals"]
@@ -351,12 +349,16 @@ def pipeline(data: Engine | Dataset, by: Sequence[str] = ("tactic",)) -> pd.Data
     open_deals = open_deals.left_join(teams.select("team_id", *extra),
                                       open_deals.team_id == teams.team_id).drop("team_id_right")
     _absent(open_deals, keys, "pipeline")
-    amount = open_deals.amount if "amount" in open_deals.columns else ibis.null("float64")
-    measures = {"open_deals": open_deals.count(), "open_amount": amount.sum(),
+    measures = {"open_deals": open_deals.count(),
                 "without_close_date": as_count(open_deals.close_date.isnull()).sum()}
+    if "amount" in open_deals.columns:
+        measures["open_amount"] = open_deals.amount.sum()
     grouped = open_deals.group_by(keys).aggregate(**measures) if keys else \
         open_deals.aggregate(**measures)
     frame = fetch(grouped)
+    if "open_amount" not in frame:  # an export without amounts: missing, not 0
+        frame["open_amount"] = float("nan")
+    frame = frame[[*keys, "open_deals", "open_amount", "without_close_date"]]
     return frame.sort_values(keys).reset_index(drop=True) if keys else frame
 
 
