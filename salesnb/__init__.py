@@ -35,9 +35,10 @@ from salesnb.errors import (
 if TYPE_CHECKING:
     from salesnb import curves, metrics, models
     from salesnb.curves import budget
+    from salesnb.engine import segments
     from salesnb.engine.connection import Engine
     from salesnb.engine.scanning import scan
-    from salesnb.io import quality, segments
+    from salesnb.io import quality
     from salesnb.io.dataset import Dataset
     from salesnb.io.loading import load
     from salesnb.metrics import attribution, people
@@ -56,7 +57,7 @@ _LAZY_MODULES = {
     "metrics": "salesnb.metrics", "models": "salesnb.models", "curves": "salesnb.curves",
     "budget": "salesnb.curves.budget", "plots": "salesnb.report.plots",
     "narrative": "salesnb.report.narrative", "people": "salesnb.metrics.people",
-    "attribution": "salesnb.metrics.attribution", "segments": "salesnb.io.segments",
+    "attribution": "salesnb.metrics.attribution", "segments": "salesnb.engine.segments",
     "quality": "salesnb.io.quality", "demo": "salesnb.synthetic.demo",
 }
 

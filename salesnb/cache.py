@@ -134,7 +134,7 @@ def cached(kind: str, depends_on: dict[str, Any], compute: Callable[[], T]) -> T
     path = folder / kind / f"{key_of(kind, depends_on)}.pickle"
     stored = _read(path)
     if stored is None:
-        with _locked(path):
+        with locked(path):
             stored = _read(path)  # another process may have written it while we waited
             if stored is None:
                 stats.misses += 1
@@ -208,7 +208,7 @@ def _write(path: Path, stored: tuple[Any, list[tuple[Any, ...]]]) -> None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path``'s key (no lock where the folder cannot be made)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -134,6 +134,10 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--no-pdf", action="store_true",
                         help="do not print the leadership brief to PDF (made with headless "
                              "Chromium when it is installed)")
+    report.add_argument("--engine", choices=("auto", "on", "off"), default=None,
+                        help="keep the deals of a folder of Parquet/CSV exports in DuckDB "
+                             "instead of pandas: auto (default; from 2 million Parquet deal "
+                             "rows), on, off; sets SALESNB_ENGINE for the notebooks")
     report.add_argument("--no-progress", action="store_true",
                         help="no progress bar (it is off anyway when stderr is not a terminal)")
     _outside_data_option(report)
@@ -159,6 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "allow_outside_data", False):  # the report's notebooks inherit it
         os.environ[OUTSIDE_DATA_VARIABLE] = "1"
+    if getattr(args, "engine", None):  # and the engine setting
+        from salesnb.engine.segments import ENGINE_ENV
+
+        os.environ[ENGINE_ENV] = args.engine
     secrets = text_secrets(a for a in (sys.argv[1:] if argv is None else argv) if "://" in a)
 
     def say(kind: str, message: object) -> None:  # every URL credential masked, as a backstop
@@ -270,7 +278,8 @@ def _run_report(args: argparse.Namespace) -> int:
     plan = batch.plan_run(args.data, mapping=args.mapping, by=args.by,
                           params=dict(batch.parse_param(p) for p in args.param),
                           notebooks=args.notebooks, out=args.out, name=args.name, only=only,
-                          include_all=args.include_all)
+                          include_all=args.include_all,
+                          say=lambda message: print(message, file=sys.stderr))
     print(f"running {len(plan.notebooks)} notebook(s) x {len(plan.segments)} segment(s) "
           f"with {args.jobs} worker(s) into {plan.partial_folder}", file=sys.stderr)
     with signals_as_interrupt():

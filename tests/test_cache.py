@@ -242,7 +242,7 @@ def test_a_workbook_is_fingerprinted_with_the_files_its_mapping_names(demo_copy)
 # --- the analyses the notebooks share ------------------------------------------------------
 
 def test_analyses_are_shared_by_segment_and_parameters(folder):
-    from salesnb.io import segments
+    from salesnb.engine import segments
     from salesnb.report import computed
 
     north = segments.open_data(by="region", value="North")
@@ -260,7 +260,7 @@ def test_analyses_are_shared_by_segment_and_parameters(folder):
 
 @pytest.mark.slow  # one model suite (seconds)
 def test_the_suite_and_the_leadership_notebook_share_one_style_change_fit(folder):
-    from salesnb.io import segments
+    from salesnb.engine import segments
     from salesnb.report import computed
 
     data = segments.open_data(by="region", value="North")

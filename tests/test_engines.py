@@ -60,7 +60,7 @@ def test_scan_reads_files_in_place_and_matches_load(small_demo, reference):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["postgres", "pyspark"])
+@pytest.mark.parametrize("backend", ["duckdb", "postgres", "pyspark"])
 def test_scan_uses_database_tables_in_place(backend, request, small_demo, reference, tmp_path):
     """Raw tables living in the database are mapped and validated there, never copied out."""
     import yaml

@@ -19,7 +19,7 @@ from salesnb.cli import main
 from tests.conftest import require
 from tests.raw_exports import raw_tables, write_duckdb
 
-pytestmark = pytest.mark.slow  # three leadership briefs: about 30 s each
+pytestmark = pytest.mark.slow  # five leadership briefs: about 30 s each
 
 
 def _database_mapping(folder: Path, out: Path) -> Path:
@@ -31,9 +31,10 @@ def _database_mapping(folder: Path, out: Path) -> Path:
     return out
 
 
-def _brief_facts(data: str, out: Path, name: str, mapping: Path | None = None) -> dict:
+def _brief_facts(data: str, out: Path, name: str, mapping: Path | None = None,
+                 engine: str = "off") -> dict:
     args = ["report", "--data", data, "--notebooks", "00", "--out", str(out), "--name", name,
-            "--no-pdf"]
+            "--no-pdf", "--engine", engine]
     if mapping is not None:
         args += ["--mapping", str(mapping)]
     assert main(args) == 0
@@ -57,24 +58,32 @@ def _same_findings(facts: dict, expected: dict) -> None:
     assert expected["style_answer"] and expected["budget_move"]  # findings, not blanks
 
 
+@pytest.mark.parametrize("engine", ["off", "on"])
 def test_a_report_from_a_duckdb_file_states_what_the_files_state(small_demo, from_files,
-                                                                 tmp_path):
+                                                                 tmp_path, engine, monkeypatch):
+    """Loaded into pandas (off), or kept in the engine: its tables attached to the store."""
+    monkeypatch.setenv("SALESNB_CACHE_DIR", str(tmp_path / "cache"))
     database = write_duckdb(tmp_path / "crm.duckdb", raw_tables(small_demo))
     mapping = _database_mapping(small_demo, tmp_path / "mapping.yml")
-    facts = _brief_facts(str(database), tmp_path / "reports", "duckdb", mapping)
+    facts = _brief_facts(str(database), tmp_path / "reports", "duckdb", mapping, engine)
     _same_findings(facts, from_files)
+    stores = list((tmp_path / "cache" / "engine").glob("*.duckdb"))
+    assert len(stores) == (engine == "on")
 
 
-def test_a_report_from_postgresql_states_what_the_files_state(small_demo, from_files, tmp_path):
+@pytest.mark.parametrize("engine", ["off", "on"])
+def test_a_report_from_postgresql_states_what_the_files_state(small_demo, from_files, tmp_path,
+                                                              engine):
+    """Loaded into pandas (off), or scanned where it lives (on: no copy of the rows)."""
     import sqlalchemy
 
     url = os.environ.get("SALESNB_TEST_PG_URL")
     require(bool(url), "SALESNB_TEST_PG_URL is not set (eval \"$(.ci/start-postgres)\")")
-    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as con:
+    server = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with server.begin() as con:
         for name, frame in raw_tables(small_demo).items():
             frame.to_sql(f"{name}_export", con, index=False, if_exists="replace")
-    engine.dispose()
+    server.dispose()
     mapping = _database_mapping(small_demo, tmp_path / "mapping.yml")
-    facts = _brief_facts(url, tmp_path / "reports", "postgres", mapping)
+    facts = _brief_facts(url, tmp_path / "reports", "postgres", mapping, engine)
     _same_findings(facts, from_files)

@@ -257,9 +257,14 @@ def ids_shown(page: str, ids: set[str] | IdIndex) -> list[str]:
 
 
 def dataset_ids(dataset: Any) -> set[str]:
-    """Every checked id and name of a dataset (:data:`ID_COLUMNS`, :data:`NAME_COLUMN`)."""
-    columns = [pair for pair in ID_COLUMNS if pair[0] in dataset]
-    columns += [(table, str(column)) for table in NAME_TABLES if table in dataset
+    """Every checked id and name of a dataset (:data:`ID_COLUMNS`, :data:`NAME_COLUMN`).
+
+    Of a dataset whose row-level tables stay in the engine
+    (:class:`salesnb.engine.engine_dataset.EngineDataset`), the ids of the tables in memory:
+    reps, leaders and teams, not the millions of deal and customer ids.
+    """
+    columns = [pair for pair in ID_COLUMNS if pair[0] in dataset.tables]
+    columns += [(table, str(column)) for table in NAME_TABLES if table in dataset.tables
                 for column in dataset.tables[table].columns
                 if NAME_COLUMN.fullmatch(str(column))]
     ids: set[str] = set()

@@ -14,7 +14,7 @@ import errno
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -89,7 +89,8 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
              params: dict[str, Any] | None = None,
              notebooks: Sequence[str | Path] | None = None,
              out: str | Path = REPORTS_DIR, name: str | None = None,
-             only: Sequence[str] | None = None, include_all: bool = False) -> RunPlan:
+             only: Sequence[str] | None = None, include_all: bool = False,
+             say: Callable[[str], None] | None = None) -> RunPlan:
     """Load the data and decide the run: segments, notebooks, parameters, folder.
 
     Parameters
@@ -111,6 +112,9 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
         Restrict ``by`` segments to these values.
     include_all
         With ``by``: also run the whole dataset as segment ``all``.
+    say
+        Called with a line of progress when the data takes long to prepare (the one scan
+        of data kept in the engine).
 
     Raises
     ------
@@ -120,8 +124,7 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
         other mistake found before running. Everything that needs no data (notebooks,
         parameters, ``by``, the folder and the name) is checked before the data is loaded.
     """
-    from salesnb.io import segments as seg
-    from salesnb.io.load_cache import load_reused
+    from salesnb.engine import segments as seg
 
     params = dict(params or {})
     _refuse_runner_keys(params)
@@ -134,7 +137,7 @@ def plan_run(data: str | Path, mapping: str | Path | None = None, by: str | None
     planned = run_name(root, name)  # a taken name or a bad folder costs no loading
     data_text = _absolute_source(data)
     mapping_text = str(Path(mapping).resolve()) if mapping is not None else None
-    dataset = load_reused(data_text, mapping=mapping_text)  # the notebooks reuse this load
+    dataset = seg.open_source(data_text, mapping_text, say=say)  # the notebooks reuse it
     paths = notebooks_for(dataset, paths, explicit=bool(notebooks))
     declared = {path: declared[path] for path in paths}
     seg.select(dataset, start=params.get("period_start"), end=params.get("period_end"))
@@ -265,7 +268,7 @@ def notebooks_for(dataset: Any, paths: list[Path], explicit: bool) -> list[Path]
         suite can run on it.
     """
     kinds = {kind for kind, table in (("deals", "deals"), ("totals", "totals"))
-             if table in dataset.tables}
+             if table in dataset}
     usable = [p for p in paths if kinds & set(notebook_inputs(p))]
     refused = [p for p in paths if p not in usable]
     if (explicit and refused) or not usable:

@@ -171,7 +171,7 @@ def _stop_workers(executor: ProcessPoolExecutor, others: set[Any]) -> None:
 
 def segment_headline(plan: RunPlan, segment: Segment) -> dict[str, Any]:
     """Headline figures of one segment, or the error that stopped them (never raises)."""
-    from salesnb.io import segments as seg
+    from salesnb.engine import segments as seg
     from salesnb.metrics.headline_figures import headline
 
     try:

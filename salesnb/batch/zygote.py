@@ -39,7 +39,8 @@ LAUNCHER = ["-m", "ipykernel_launcher"]
 
 
 WARM_UP_MODULES = ("matplotlib.pyplot", "pandas", "seaborn", "statsmodels.api", "ibis",
-                   "IPython.display", "salesnb.io.segments", "salesnb.metrics", "salesnb.models",
+                   "IPython.display", "salesnb.engine.segments", "salesnb.metrics",
+                   "salesnb.models",
                    "salesnb.curves.fitting", "salesnb.report.brief", "salesnb.report.plots",
                    "salesnb.report.narrative", "salesnb.report.tables")
 """What the notebooks import: imported once by the zygote (and again, for free, by a kernel)."""

@@ -65,16 +65,19 @@ class Engine:
         return self.con.name
 
 
-def default_connection(memory_limit: str = DUCKDB_MEMORY_LIMIT):
+def default_connection(memory_limit: str = DUCKDB_MEMORY_LIMIT, database: str | Path = ":memory:",
+                       read_only: bool = False):
     """A new in-process DuckDB connection with salesnb's memory cap (spills beyond it).
 
     What does not fit is spilled to a folder of the system's temporary
     directory, removed when Python exits (DuckDB's own default is ``.tmp`` in
-    the working directory: a notebook or data folder).
+    the working directory: a notebook or data folder). ``database``: a DuckDB
+    file instead of memory (``read_only``: many processes may read it at once).
     """
     import ibis
 
-    return ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(_spill_folder()))
+    return ibis.duckdb.connect(str(database), read_only=read_only, memory_limit=memory_limit,
+                               temp_directory=str(_spill_folder()))
 
 
 def _spill_folder() -> Path:
@@ -92,6 +95,20 @@ def as_engine(data: Engine | Dataset) -> Engine:
         cached = Engine.from_dataset(data)
         object.__setattr__(data, "_engine", cached)
     return cached
+
+
+def table_names(con) -> list[str]:
+    """The tables of a connection's current database, sorted.
+
+    On DuckDB from its catalogue: Ibis 12's ``list_tables`` calls a method DuckDB 2 no longer
+    has (``fetch_arrow_table``).
+    """
+    if con.name != "duckdb":
+        return sorted(con.list_tables())
+    rows = con.con.execute("SELECT table_name FROM information_schema.tables WHERE "
+                           "table_catalog = current_database() AND table_schema = "
+                           "current_schema() ORDER BY table_name").fetchall()
+    return [name for (name,) in rows]
 
 
 def fetch(expr: ir.Table) -> pd.DataFrame:

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from salesnb.engine.connection import fetch
+from salesnb.engine.connection import fetch, table_names
 from salesnb.engine.lazy_validation import RAW_PREFIX, UNREAD_PREFIX, validate_lazily
 from salesnb.errors import MappingError, Problem, SourceError, ValidationError
 from salesnb.io.mapping import ColumnSpec, Mapping, TableSpec, read_mapping
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     from salesnb.engine.connection import Engine
 
-def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engine:
+def scan(source, mapping: str | Path | Mapping | None = None, con=None, keep: bool = False
+         ) -> Engine:
     """Validated canonical tables over ``source`` without copying them into pandas.
 
     Parameters
@@ -46,6 +47,10 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
     con
         The Ibis connection to compute in, for a folder source (default: a new
         in-memory DuckDB).
+    keep
+        On DuckDB, store the cleaned tables as ordinary tables of ``con`` (a
+        database file that outlives the connection: :mod:`salesnb.engine.store`)
+        instead of temporary ones.
 
     Raises
     ------
@@ -83,8 +88,8 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
     if problems:
         raise ValidationError(problems)
     converted = {name: _canonical(raw[name], spec.tables[name], con) for name in spec.tables}
-    run = uuid.uuid4().hex[:12]
-    cleaned = {name: clean_once(con, _flagged(table), f"salesnb_{run}_{name}")
+    run = "kept" if keep else uuid.uuid4().hex[:12]
+    cleaned = {name: clean_once(con, _flagged(table), f"salesnb_{run}_{name}", temp=not keep)
                for name, table in converted.items()}
     labels = {name: _label(folder, spec.tables[name]) for name in spec.tables}
     problems = validate_lazily(cleaned, labels, spec, converted)
@@ -95,7 +100,8 @@ def scan(source, mapping: str | Path | Mapping | None = None, con=None) -> Engin
     periods = style_periods(fetch(tables["leaders"]),
                             fetch(tables["style_changes"]) if "style_changes" in tables else None)
     engine = Engine(con, tables)
-    engine.tables["style_periods"] = put_table(con, "salesnb_style_periods", periods)
+    if periods is not None:  # no style mapped: no style periods (as Engine.from_dataset)
+        engine.tables["style_periods"] = put_table(con, f"salesnb_{run}_style_periods", periods)
     return engine
 
 
@@ -124,7 +130,7 @@ def _label(folder: Path | None, table: TableSpec) -> str:
 def _raw_table(con, folder: Path | None, table: TableSpec):
     if folder is None:
         name = table.source or table.table
-        if name not in con.list_tables():
+        if name not in table_names(con):
             return Problem(table.table, f"the database has no table {name!r}",
                            hint=f"set tables.{table.table}.source")
         return con.table(name)
@@ -182,7 +188,7 @@ def _flagged(converted: ir.Table) -> ir.Table:
     return converted.select(*canonical, **flags)
 
 
-def clean_once(con, table: ir.Table, name: str) -> ir.Table:
+def clean_once(con, table: ir.Table, name: str, temp: bool = True) -> ir.Table:
     """``table`` computed once, so validation and metrics read the result, not the source.
 
     The mapping's conversions (trimming, missing-value tokens, lookups, number
@@ -196,7 +202,7 @@ def clean_once(con, table: ir.Table, name: str) -> ir.Table:
     """
     if con.name != "duckdb":
         return table
-    return con.create_table(name, table, temp=True)
+    return con.create_table(name, table, temp=temp)
 
 
 def _present(value):

@@ -18,6 +18,9 @@ class HasTables(Protocol):
 
     tables: dict[str, pd.DataFrame]
 
+    def rows(self, table: str) -> int:
+        """Rows of ``table``, 0 when it is absent (row-level tables may live in an engine)."""
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -95,7 +98,7 @@ def lacks(dataset: HasTables, analysis: str) -> str | None:
     """
     needs = ANALYSES[analysis]
     tables = dataset.tables
-    missing = [t for t in needs.tables if t not in tables or tables[t].empty]
+    missing = [t for t in needs.tables if dataset.rows(t) == 0]
     if missing:
         return _sentence(needs, f"the data has no {_listed(missing)} table")
     absent = [f"{t}.{f}" for t, f in needs.fields

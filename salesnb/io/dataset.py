@@ -62,6 +62,36 @@ class Dataset:
             return tables[name]
         raise AttributeError(f"dataset has no table {name!r}; it has {sorted(tables)}")
 
+    def rows(self, table: str) -> int:
+        """Rows of ``table`` (0 when it is absent)."""
+        frame = self.tables.get(table)
+        return 0 if frame is None else len(frame)
+
+    def filled(self, table: str) -> dict[str, float]:
+        """Share of rows with a value, per column of ``table``."""
+        frame = self.tables[table]
+        return {str(c): float(frame[c].notna().mean()) if len(frame) else 0.0 for c in frame}
+
+    def table_names(self) -> list[str]:
+        """The names of the tables of the data, in loading order."""
+        return list(self.tables)
+
+    def last_close_date(self) -> pd.Timestamp | None:
+        """The latest close date of a won or lost deal (None: no deals, or none has one)."""
+        deals = self.tables.get("deals")
+        if deals is None or "close_date" not in deals:
+            return None
+        latest = deals.loc[deals["outcome"] != "open", "close_date"].max()
+        return None if pd.isna(latest) else pd.Timestamp(latest)
+
+    def latest(self, table: str, column: str) -> pd.Timestamp | None:
+        """The latest value of a date column (None: no such table or column, or no date)."""
+        frame = self.tables.get(table)
+        if frame is None or column not in frame:
+            return None
+        value = frame[column].max()
+        return None if pd.isna(value) else pd.Timestamp(value)
+
     def lacks(self, analysis: str) -> str | None:
         """Why this data cannot support ``analysis`` (one plain sentence), or None.
 
@@ -79,7 +109,7 @@ class Dataset:
         (cost per customer is then not measurable; it is never 0). Totals data (no deals)
         gives :meth:`totals_summary` instead.
         """
-        if "deals" not in self.tables:
+        if "deals" not in self:
             return self.totals_summary()
         deals = self.tables["deals"]
         won = deals[deals["outcome"] == "won"]
@@ -134,7 +164,7 @@ class Dataset:
         created dates (often before the export window) do not extend it. Totals data: the
         months of its periods.
         """
-        if "deals" not in self.tables:
+        if "deals" not in self:
             periods = self.tables["totals"]["period"].dropna()
             return periods.dt.to_period("M").dt.to_timestamp().drop_duplicates().sort_values()
         deals = self.tables["deals"]
@@ -152,7 +182,7 @@ class Dataset:
 
     def describe(self) -> str:
         """The summary as a few lines of text (what ``salesnb validate`` prints)."""
-        if "deals" not in self.tables:
+        if "deals" not in self:
             return self._describe_totals()
         facts = self.summary()
         rows = ", ".join(f"{name} {n:,}" for name, n in facts["rows"].items())

@@ -14,21 +14,22 @@ from pathlib import Path
 import pandas as pd
 
 from salesnb.io.dataset import Dataset
-from salesnb.io.schema import TABLES
+from salesnb.io.schema import NEW_CUSTOMER_FLAG, TABLES
 from salesnb.io.sources import mask_url
 
 
 def table_overview(dataset: Dataset) -> pd.DataFrame:
     """One row per loaded table: source, rows read, dropped while loading, and kept."""
     rows = []
-    for name, frame in dataset.tables.items():
+    for name in dataset.table_names():
         provenance = dataset.provenance.get(name)
+        kept = dataset.rows(name)
         rows.append({
             "table": name,
             "source": _shown_source(provenance.source) if provenance else "",
-            "rows_read": provenance.rows_read if provenance else len(frame),
+            "rows_read": provenance.rows_read if provenance else kept,
             "rows_dropped": sum(provenance.rows_dropped.values()) if provenance else 0,
-            "rows_kept": len(frame),
+            "rows_kept": kept,
         })
     return pd.DataFrame(rows)
 
@@ -36,13 +37,12 @@ def table_overview(dataset: Dataset) -> pd.DataFrame:
 def completeness(dataset: Dataset) -> pd.DataFrame:
     """Share of rows with a value, per optional column of every loaded table."""
     rows = []
-    for name, frame in dataset.tables.items():
+    for name in dataset.table_names():
         spec = TABLES.get(name)
         required = set(spec.required) if spec is not None else set()
-        for column in frame.columns:
-            if column in required:
+        for column, filled in dataset.filled(name).items():
+            if column in required or column == NEW_CUSTOMER_FLAG:  # derived, not exported
                 continue
-            filled = float(frame[column].notna().mean()) if len(frame) else 0.0
             rows.append({"table": name, "column": column, "filled": filled})
     return pd.DataFrame(rows, columns=["table", "column", "filled"])
 

@@ -5,14 +5,15 @@ consistently restricted: the teams in the segment, their leaders, the spend,
 deals and reps of those teams, the style changes of those leaders and the
 touches of those deals. Provenance, fingerprint and source are kept, so a
 segment's report still names the exact inputs it was built from. Notebooks call
-``select(data, by=segment_by, value=segment, start=period_start, end=period_end)``.
+``select(data, by=segment_by, value=segment, start=period_start, end=period_end)``
+through :mod:`salesnb.engine.segments`, which also selects in a dataset whose deals stay in
+the engine.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pandas as pd
 
@@ -61,7 +62,7 @@ def segment_values(dataset: Dataset, by: str) -> list[str]:
         One entry per segment, e.g. ``["East", "North", "South", "West"]``.
     """
     column = resolve_by(by)
-    if "deals" not in dataset.tables:
+    if "deals" not in dataset:
         raise SalesnbError(_TOTALS_SEGMENTS.format(by=by))
     teams = dataset.tables["teams"]
     if column not in teams:
@@ -107,10 +108,10 @@ def select(dataset: Dataset, by: str | None = None, value: object = None,
     if (column is not None and value is not None) or start is not None or end is not None:
         tables["deals"] = with_new_customer_flag(tables["deals"])
     if column is not None and value is not None:
-        tables = _restrict_to_teams(tables, _teams_matching(dataset, column, value))
+        tables = restrict_to_teams(tables, teams_matching(dataset, column, value))
         notes.append(f"segment: {column} = {value}")
     if start is not None or end is not None:
-        tables = _restrict_to_months(tables, _month(start, "start"), _month(end, "end"))
+        tables = _restrict_to_months(tables, month_of(start, "start"), month_of(end, "end"))
         notes.append(f"period: {start or 'first month'} to {end or 'last month'}")
     return replace(dataset, tables=tables, notes=notes)
 
@@ -140,7 +141,14 @@ def slug(value: object) -> str:
     return text or "blank"
 
 
-def _teams_matching(dataset: Dataset, column: str, value: object) -> pd.DataFrame:
+def teams_matching(dataset: Dataset, column: str, value: object) -> pd.DataFrame:
+    """The rows of the teams table whose ``column`` equals ``value`` (compared as text).
+
+    Raises
+    ------
+    SalesnbError
+        ``value`` is not in the data; the message lists the valid values.
+    """
     teams = dataset.tables["teams"]
     valid = segment_values(dataset, column)
     if str(value) not in valid:
@@ -149,16 +157,20 @@ def _teams_matching(dataset: Dataset, column: str, value: object) -> pd.DataFram
     return teams[teams[column].astype("string") == str(value)]
 
 
-def _restrict_to_teams(tables: dict[str, pd.DataFrame], teams: pd.DataFrame
-                       ) -> dict[str, pd.DataFrame]:
-    team_ids, leader_ids = set(teams["team_id"]), set(teams["leader_id"])
+TEAM_KEYED = (("leaders", "leader_id"), ("style_changes", "leader_id"),
+              ("style_periods", "leader_id"), ("spend", "team_id"), ("deals", "team_id"),
+              ("reps", "team_id"))
+"""Tables restricted to a segment's teams: by the key, a leader id or a team id."""
+
+
+def restrict_to_teams(tables: dict[str, pd.DataFrame], teams: pd.DataFrame
+                      ) -> dict[str, pd.DataFrame]:
+    """``tables`` restricted to ``teams`` (rows of the teams table), as :data:`TEAM_KEYED`."""
+    kept = {"team_id": set(teams["team_id"]), "leader_id": set(teams["leader_id"])}
     out = dict(tables, teams=teams.reset_index(drop=True))
-    for name, key, keep in (("leaders", "leader_id", leader_ids),
-                            ("style_changes", "leader_id", leader_ids),
-                            ("spend", "team_id", team_ids), ("deals", "team_id", team_ids),
-                            ("reps", "team_id", team_ids)):
+    for name, key in TEAM_KEYED:
         if name in out:
-            out[name] = _keep(out[name], key, keep)
+            out[name] = _keep(out[name], key, kept[key])
     return _restrict_touches(out)
 
 
@@ -174,10 +186,10 @@ def _select_totals(dataset: Dataset, column: str | None, value: object, start: s
         raise SalesnbError(_TOTALS_SEGMENTS.format(by=column))
     if start is None and end is None:
         return dataset
-    first, last = _month(start, "start"), _month(end, "end")
+    first, last = month_of(start, "start"), month_of(end, "end")
     if first is not None and last is not None and first > last:
         raise SalesnbError(f"the period starts ({first}) after it ends ({last}).")
-    tables = {name: frame[_in_months(frame["period"], first, last)].reset_index(drop=True)
+    tables = {name: frame[in_months(frame["period"], first, last)].reset_index(drop=True)
               if name in ("totals", "totals_spend") else frame
               for name, frame in dataset.tables.items()}
     if tables["totals"].empty:
@@ -193,8 +205,8 @@ def _restrict_to_months(tables: dict[str, pd.DataFrame], start: pd.Period | None
     if start is not None and end is not None and start > end:
         raise SalesnbError(f"the period starts ({start}) after it ends ({end}).")
     spend, deals = tables["spend"], tables["deals"]
-    out = dict(tables, spend=spend[_in_months(spend["period"], start, end)].reset_index(drop=True),
-               deals=deals[_in_months(deals["close_date"], start, end)].reset_index(drop=True))
+    out = dict(tables, spend=spend[in_months(spend["period"], start, end)].reset_index(drop=True),
+               deals=deals[in_months(deals["close_date"], start, end)].reset_index(drop=True))
     if out["spend"].empty and out["deals"].empty:
         months = spend["period"].dt.to_period("M")
         known = f"{months.min()} to {months.max()}" if len(months) else "none"
@@ -213,7 +225,8 @@ def _keep(frame: pd.DataFrame, key: str, values: set) -> pd.DataFrame:
     return frame[frame[key].isin(values)].reset_index(drop=True)
 
 
-def _in_months(dates: pd.Series, start: pd.Period | None, end: pd.Period | None) -> pd.Series:
+def in_months(dates: pd.Series, start: pd.Period | None, end: pd.Period | None) -> pd.Series:
+    """True for the dates in months ``start`` to ``end`` (inclusive; None: open-ended)."""
     months = dates.dt.to_period("M")
     keep = dates.notna()
     if start is not None:
@@ -223,24 +236,11 @@ def _in_months(dates: pd.Series, start: pd.Period | None, end: pd.Period | None)
     return keep.fillna(False).astype(bool)
 
 
-def _month(text: str | None, what: str) -> pd.Period | None:
+def month_of(text: str | None, what: str) -> pd.Period | None:
+    """The month ``text`` (``"YYYY-MM"``) names, None for None; ``what`` names it in errors."""
     if text is None:
         return None
     if not MONTH.match(str(text)):
         raise SalesnbError(f"period {what} {text!r} is not a month; write it as YYYY-MM "
                            "(e.g. 2024-03).")
     return pd.Period(str(text), freq="M")
-
-
-def open_data(data: str | Path | None = None, mapping: str | Path | None = None,
-              by: str | None = None, value: object = None, start: str | None = None,
-              end: str | None = None) -> Dataset:
-    """Load and validate ``data`` (default: the bundled demo) and select a segment/period:
-    the first step of every notebook (see :func:`select`). Files loaded before, byte for
-    byte, are reused from the cache (:mod:`salesnb.io.load_cache`).
-    """
-    from salesnb.io.load_cache import load_reused
-    from salesnb.paths import DEMO_DIR
-
-    dataset = load_reused(DEMO_DIR if data is None else data, mapping=mapping)
-    return select(dataset, by=by, value=value, start=start, end=end)

@@ -27,7 +27,7 @@ def headline(dataset: Dataset) -> dict[str, float | int | None]:
         Totals over time (no deals): the spend of ``totals_spend`` and the outcome of
         ``totals`` (new customers; revenue gives no customer count); no people cost.
     """
-    if "deals" not in dataset.tables:
+    if "deals" not in dataset:
         return _totals_headline(dataset)
     row = cac(dataset, by=[]).iloc[0]
     measurable = "spend" in dataset.tables

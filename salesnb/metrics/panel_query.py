@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from salesnb.engine.connection import Engine
 
 from salesnb.engine.connection import as_count
+from salesnb.engine.store import first_wins
 from salesnb.io.schema import NEW_CUSTOMER_FLAG
 
 KEYS = ("team_id", "tactic", "period")
@@ -77,20 +78,14 @@ def new_customer_deals(engine: Engine) -> ir.Table:
     :func:`salesnb.io.segments.select` on the whole data, so a returning customer is not new
     again in a later period or another region) is taken at its word.
     """
-    import ibis
-
     deals = engine["deals"]
     won = deals.filter(deals.outcome == "won")
     if NEW_CUSTOMER_FLAG in won.columns:  # decided on all deals before a segment was selected
-        first_wins = won.filter(won[NEW_CUSTOMER_FLAG])
-        return first_wins.mutate(period=first_wins.close_date.truncate("M")).drop(
+        first_wins_only = won.filter(won[NEW_CUSTOMER_FLAG])
+        return first_wins_only.mutate(period=first_wins_only.close_date.truncate("M")).drop(
             NEW_CUSTOMER_FLAG)
-    customer = won.customer_id if "customer_id" in won.columns else won.deal_id
-    won = won.mutate(period=won.close_date.truncate("M"),
-                     customer_key=ibis.coalesce(customer, won.deal_id))
-    first = ibis.window(group_by=won.customer_key, order_by=[won.close_date, won.deal_id])
-    ranked = won.mutate(win_rank=ibis.row_number().over(first))
-    return ranked.filter(ranked.win_rank == 0).drop("win_rank", "customer_key")
+    first = first_wins(deals)
+    return first.mutate(period=first.close_date.truncate("M"))
 
 
 def _deal_cells(engine: Engine) -> ir.Table:

@@ -54,16 +54,10 @@ def _pct(multiplier: float) -> str:
 
 def data_as_of(data: Dataset) -> pd.Timestamp | None:
     """The latest date the data holds: the last closed deal, spend month or lead."""
-    dates = []
-    deals = data.tables.get("deals")
-    if deals is not None and "close_date" in deals:
-        dates.append(deals.loc[deals["outcome"] != "open", "close_date"].max())
-    for table, column in (("spend", "period"), ("leads", "created_date"),
-                          ("totals", "period")):
-        frame = data.tables.get(table)
-        if frame is not None and column in frame:
-            dates.append(frame[column].max())
-    dates = [d for d in dates if pd.notna(d)]
+    found = [data.last_close_date(), *(data.latest(table, column) for table, column in
+                                       (("spend", "period"), ("leads", "created_date"),
+                                        ("totals", "period")))]
+    dates = [d for d in found if d is not None]
     return max(dates) if dates else None
 
 

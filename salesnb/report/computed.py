@@ -7,7 +7,7 @@ fingerprint, the segment and period selected (the dataset's notes), the shape of
 the parameters and salesnb's code. The first notebook of a segment computes it; the others
 (and the next run on the same files) read it. Two kernels asking at once compute it once.
 
-Use them on a dataset as :func:`salesnb.io.segments.open_data` returns it; a table changed
+Use them on a dataset as :func:`salesnb.engine.segments.open_data` returns it; a table changed
 by hand after loading (same shape, other values) is not seen by the key, so call the
 uncached function (``salesnb.models.model_suite``...) on such data.
 """
@@ -40,8 +40,13 @@ def data_key(data: Dataset) -> dict[str, Any]:
     period selected) and the rows and columns of every table.
     """
     return {"fingerprint": data.fingerprint, "notes": list(data.notes),
-            "tables": {name: [len(table), [str(c) for c in table.columns]]
-                       for name, table in sorted(data.tables.items())}}
+            "tables": {name: [data.rows(name), _columns(data, name)]
+                       for name in sorted(data.table_names())}}
+
+
+def _columns(data: Dataset, name: str) -> list[str]:
+    frame = data.tables.get(name)
+    return [str(c) for c in (frame.columns if frame is not None else data.filled(name))]
 
 
 def reused(kind: str, data: Dataset, compute: Callable[[], T], **parameters: Any) -> T:
