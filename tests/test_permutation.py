@@ -57,11 +57,24 @@ def small_panel(small_demo):
     return metrics.panel(load(small_demo))
 
 
-def test_terms_add_to_the_default_model_and_formula_replaces_it(small_panel):
-    extended = models.fit_drivers(small_panel, terms=["training10", "recognition"])
+@pytest.fixture(scope="module")
+def twelve_team_panel(tmp_path_factory):
+    """12 teams: with the small demo's 8, two more leader terms are more than its leaders
+    can carry (the design is singular)."""
+    out = tmp_path_factory.mktemp("twelve") / "data"
+    demo.generate(out=out, seed=3, teams=12, months=8)
+    return metrics.panel(load(out))
+
+
+def test_terms_add_to_the_default_model_and_formula_replaces_it(small_panel,
+                                                                 twelve_team_panel):
+    panel = twelve_team_panel
+    extended = models.fit_drivers(panel, terms=["training10", "recognition"])
     assert {"training10", "recognition"} <= set(extended.coefficients().index)
-    assert extended.formula.startswith(models.fit_drivers(small_panel).formula)
-    own = models.fit_drivers(small_panel, formula="C(tactic) + training10")
+    assert extended.formula.startswith(models.fit_drivers(panel).formula)
+    with pytest.raises(SalesnbError, match="collinear"):  # 8 teams: refused, not "fitted"
+        models.fit_drivers(small_panel, terms=["training10", "recognition"])
+    own = models.fit_drivers(panel, formula="C(tactic) + training10")
     assert own.formula == "new_customers ~ C(tactic) + training10"
     assert not any("decision_style" in t for t in own.coefficients().index)
 
@@ -74,21 +87,26 @@ def test_a_formula_naming_a_missing_variable_fails_in_words(small_panel):
 
 
 def test_few_leaders_are_permuted_exactly(small_demo):
-    """4 leaders: all 24 orders are enumerated, so p-values are multiples of 1/24."""
+    """4 leaders: all 24 orders are enumerated, so p-values are multiples of 1/24. Four
+    leaders carry at most four leader-level terms: the full model's seven are refused, a
+    model of tactics and style is fitted."""
     tables = demo.generate(seed=5, teams=8, months=8)
     variant = null_variants.few_leaders(tables, leaders=4, seed=5)
     with _written(variant) as folder:
-        fit = models.fit_drivers(metrics.panel(load(folder)))
+        panel = metrics.panel(load(folder))
+    with pytest.raises(SalesnbError, match="collinear"):
+        models.fit_drivers(panel)
+    fit = models.fit_drivers(panel, formula="C(tactic) + C(decision_style)")
     null = leadership_null(fit)
     assert null.exact and null.permutations == 24 and null.unit == "leaders"
     assert fit.cluster is not None and fit.cluster.kind == "leader" and fit.clusters == 4
     p = null.table["p_permutation"].to_numpy()
     assert np.allclose(p * 24, np.round(p * 24)) and (p >= 1 / 24).all()
-    assert set(null.table["family"]) <= {"style", "style x tactic", "traits"}
+    assert set(null.table["family"]) == {"style"}
 
 
-def test_a_custom_situation_term_is_its_own_family(small_panel):
-    fit = models.fit_drivers(small_panel, terms=["C(segment):years10"])
+def test_a_custom_situation_term_is_its_own_family(twelve_team_panel):
+    fit = models.fit_drivers(twelve_team_panel, terms=["C(segment):years10"])
     null = leadership_null(fit, draws=49)
     assert set(null.table["family"]) == {"style", "style x tactic", "traits",
                                          "traits x segment"}
@@ -148,12 +166,14 @@ def test_six_leaders_over_35_teams_is_too_few_to_tell():
     with _written(variant) as folder:
         suite = models.model_suite(load(folder))
     assert suite.cluster_kind == "leader" and suite.clusters == 6
-    assert any("all 720 permutations" in n for n in suite.notes)
+    assert suite.leaders_too_few  # seven leader-level terms over six leaders: not estimable
+    assert any("with 6 leaders their styles, involvement and traits cannot be told apart" in n
+               for n in suite.notes)
     findings = narrative.key_findings(suite, limit=20)
     claims = findings[findings["topic"].isin(LEADERSHIP_TOPICS) & (findings["strength"] < 1)]
     assert claims.empty, claims["finding"].tolist()
     sentences = narrative.with_findings(suite.effects, suite.references)
-    leadership = sentences[sentences["family"].notna()]
+    leadership = sentences[sentences["term"].str.contains("decision_style|involvement|years10")]
     assert not leadership["finding"].str.contains(r"\d+% (?:lower|higher) cost").any()
 
 

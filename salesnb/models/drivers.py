@@ -231,7 +231,9 @@ def fit_drivers(panel: pd.DataFrame, model: str = "negbin", elasticity: bool = F
     notes: list[str] = []
     with captured_warnings(notes):
         try:
-            result = fitter(formula, frame, offset=offset).fit(
+            specified = fitter(formula, frame, offset=offset)
+            _refuse_collinear(specified.exog)
+            result = specified.fit(
                 cov_type="cluster", cov_kwds={"groups": cluster.ids}, disp=0, maxiter=300)
         except np.linalg.LinAlgError:
             raise SalesnbError(
@@ -242,6 +244,17 @@ def fit_drivers(panel: pd.DataFrame, model: str = "negbin", elasticity: bool = F
         notes.append("the optimiser did not converge: treat the estimates with caution")
     return DriversFit(result, frame, formula, model, reference_tactic, elasticity, notes,
                       levels, cluster)
+
+
+def _refuse_collinear(exog: np.ndarray) -> None:
+    """Raise LinAlgError when the design's columns are linearly dependent.
+
+    LAPACK raises on an exactly singular matrix only when rounding leaves a zero pivot, which
+    depends on the CPU: on some, a design with more leader terms than leaders "fits" and gives
+    estimates of 1e30. The rank, from the singular values, decides the same everywhere.
+    """
+    if np.linalg.matrix_rank(exog) < exog.shape[1]:
+        raise np.linalg.LinAlgError("the design matrix is rank deficient")
 
 
 def factor_words(factor: str) -> set[str]:
