@@ -161,12 +161,35 @@ def _outside_data_option(command: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``salesnb`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "allow_outside_data", False):  # the report's notebooks inherit it
-        os.environ[OUTSIDE_DATA_VARIABLE] = "1"
-    if getattr(args, "engine", None):  # and the engine setting
+    with _settings_for_the_run(args):
+        return _main(args, argv)
+
+
+@contextlib.contextmanager
+def _settings_for_the_run(args: argparse.Namespace) -> Iterator[None]:
+    """Put the options the report's notebooks inherit into the environment for this run,
+    and restore what was there after it (``main`` may be called many times in one process).
+    """
+    settings = {}
+    if getattr(args, "allow_outside_data", False):
+        settings[OUTSIDE_DATA_VARIABLE] = "1"
+    if getattr(args, "engine", None):
         from salesnb.engine.segments import ENGINE_ENV
 
-        os.environ[ENGINE_ENV] = args.engine
+        settings[ENGINE_ENV] = args.engine
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _main(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     secrets = text_secrets(a for a in (sys.argv[1:] if argv is None else argv) if "://" in a)
 
     def say(kind: str, message: object) -> None:  # every URL credential masked, as a backstop

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -238,12 +239,15 @@ def test_validate_never_prints_a_password(url, passwords, database_mapping, tmp_
     assert not shown, err
 
 
+@pytest.mark.parametrize("engine", ["off", "on"])
 @pytest.mark.parametrize(("url", "passwords"), CLI_URLS[:1])
-def test_report_never_prints_a_password_of_its_data(url, passwords, database_mapping, tmp_path,
-                                                     capsys):
-    code = main(["report", "--data", url, "--mapping", str(database_mapping),
+def test_report_never_prints_a_password_of_its_data(url, passwords, engine, database_mapping,
+                                                     tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SALESNB_ENGINE", raising=False)
+    code = main(["report", "--data", url, "--mapping", str(database_mapping), "--engine", engine,
                  "--out", str(tmp_path / "reports"), "--name", "r", "--no-progress"])
     out, err = capsys.readouterr()
-    assert code == 1 and "database" in err
+    assert code == 1 and "database" in err, err
     assert not [form for p in passwords for form in secret_forms(p) if form in out + err], err
     assert not (tmp_path / "reports" / "r").exists()
+    assert "SALESNB_ENGINE" not in os.environ  # the setting lasts as long as the run

@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING
 
 from salesnb.engine.connection import Engine, default_connection, table_names
 from salesnb.engine.lazy_validation import UNREAD_PREFIX
+from salesnb.errors import SalesnbError
 from salesnb.io.schema import NEW_CUSTOMER_FLAG
 from salesnb.io.sources import is_database_url
+from salesnb.secrets import mask_url, mask_urls_in_text, text_secrets
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -131,13 +133,11 @@ def _scanned(source: str | Path, mapping: str | Path | None, con=None) -> Engine
     """:func:`salesnb.scan` of a folder, a DuckDB file or a database URL; with ``con`` (a
     store being built) the cleaned tables are kept in ``con``.
     """
-    import ibis
-
     from salesnb.engine.scanning import scan
 
     text = str(source)
     if is_database_url(text):
-        return scan(ibis.connect(text), mapping)
+        return scan(_connected(text), mapping)
     if Path(text).is_dir():
         return scan(text, mapping, con=con, keep=con is not None)
     if con is None:
@@ -150,6 +150,21 @@ def _scanned(source: str | Path, mapping: str | Path | None, con=None) -> Engine
     for name in raw:
         con.raw_sql(f'CREATE VIEW "{name}" AS SELECT * FROM {RAW_DATABASE}."{name}"')
     return scan(con, mapping, keep=True)
+
+
+def _connected(url: str):
+    """An Ibis connection to ``url``; a refusal becomes an error in words, the URL's
+    credentials masked (drivers print them: psycopg shows the whole conninfo).
+    """
+    import ibis
+
+    try:
+        return ibis.connect(url)
+    except Exception as exc:  # every driver raises its own errors
+        reason = mask_urls_in_text(str(exc).strip().splitlines()[0], text_secrets([url]))
+        raise SalesnbError(f"cannot connect to the database {mask_url(url)}: {reason}. Hint: "
+                           "check the URL, the credentials and that the server is "
+                           "running.") from None
 
 
 def _quoted(text: str) -> str:
